@@ -1,0 +1,103 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import type { ProbePlugin } from '../plugin.js';
+import { INSTANCE_NAME } from '../names.js';
+import { parseDuration } from './duration.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:10466';
+export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+export const durationSchema = z
+  .string({ error: (issue) => `expected a duration such as 500ms, 10s, 5m or 1h, got ${show(issue.input)}` })
+  .refine((text) => (parseDuration(text) ?? 0) > 0, {
+    error: (issue) => `expected a duration such as 500ms, 10s, 5m or 1h (longer than 0), got ${show(issue.input)}`,
+  });
+
+/** node-cron accepts 5 fields too; we insist on 6 so a schedule is never read a minute off. */
+export const scheduleSchema = z
+  .string({ error: (issue) => `expected a 6-field cron expression such as "*/30 * * * * *", got ${show(issue.input)}` })
+  .refine((text) => text.trim().split(/\s+/).length === 6 && cron.validate(text), {
+    error: (issue) =>
+      `expected a 6-field cron expression (second minute hour day-of-month month day-of-week) such as "*/30 * * * * *", got ${show(issue.input)}`,
+  });
+
+export const absolutePathSchema = z
+  .string({ error: (issue) => `expected an absolute path, got ${show(issue.input)}` })
+  .refine((text) => text.startsWith('/') && !text.includes('\0'), {
+    error: (issue) => `expected an absolute path, got ${show(issue.input)}`,
+  });
+
+export const listenSchema = z
+  .string({ error: (issue) => `expected host:port such as 127.0.0.1:10466, got ${show(issue.input)}` })
+  .refine((text) => parseListen(text) !== undefined, {
+    error: (issue) => `expected host:port such as 127.0.0.1:10466 or [::1]:10466 (port 0-65535), got ${show(issue.input)}`,
+  });
+
+export const urlSchema = z
+  .string({ error: (issue) => `expected an http:// or https:// URL, got ${show(issue.input)}` })
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+    error: (issue) => `expected an http:// or https:// URL, got ${show(issue.input)}`,
+  });
+
+const instanceNameSchema = z
+  .string({ error: (issue) => `expected an instance name, got ${show(issue.input)}` })
+  .regex(INSTANCE_NAME, { error: (issue) => `expected an instance name (letters, digits, _ or -, not starting with -), got ${show(issue.input)}` });
+
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** Keys every module accepts; plugins add their own through `configShape`. */
+export const moduleBaseShape = {
+  enabled: z
+    .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${show(issue.input)}` })
+    .default('auto'),
+  schedule: scheduleSchema.optional(),
+  timeout: durationSchema.optional(),
+};
+
+export function buildConfigSchema(plugins: readonly ProbePlugin[]) {
+  const modules = Object.fromEntries(
+    plugins.map((plugin) => [plugin.module, z.strictObject({ ...moduleBaseShape, ...plugin.configShape }).prefault({})]),
+  );
+  return z.strictObject({
+    listen: listenSchema.default(DEFAULT_LISTEN),
+    logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
+    campaign: z
+      .strictObject({
+        installDir: absolutePathSchema.default(DEFAULT_INSTALL_DIR),
+        nlserver: absolutePathSchema.optional(),
+        instances: z.array(instanceNameSchema).optional(),
+      })
+      .prefault({}),
+    defaults: z
+      .strictObject({
+        schedule: scheduleSchema.optional(),
+        timeout: durationSchema.default('10s'),
+      })
+      .prefault({}),
+    modules: z.strictObject(modules).prefault({}),
+  });
+}
+
+export type ModuleConfig = {
+  enabled: 'auto' | boolean;
+  schedule?: string;
+  timeout?: string;
+  [key: string]: unknown;
+};
+
+export interface AgentConfig {
+  listen: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  campaign: { installDir: string; nlserver: string; instances?: string[] };
+  defaults: { schedule?: string; timeout: string };
+  modules: Record<string, ModuleConfig>;
+}

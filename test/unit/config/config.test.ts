@@ -1,0 +1,111 @@
+import { describe, expect, test } from '@jest/globals';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { plugins } from '../../../probes/index.js';
+import { ConfigError, EMBEDDED_CONFIG, loadConfig, parseConfig } from '../../../src/config/load.js';
+import { formatDuration, parseDuration } from '../../../src/config/duration.js';
+
+const FILE = '/etc/campaign-health/agent.yaml';
+
+function problemsOf(yaml: string): string[] {
+  try {
+    parseConfig(plugins, yaml, FILE);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  test('the embedded default loads and resolves nlserver from installDir', async () => {
+    const { config, file } = await loadConfig(plugins);
+    expect(file).toBe(EMBEDDED_CONFIG);
+    expect(config.listen).toBe('127.0.0.1:10466');
+    expect(config.campaign.installDir).toBe('/usr/local/neolane/nl6');
+    expect(config.campaign.nlserver).toBe('/usr/local/neolane/nl6/bin/nlserver');
+    expect(config.defaults.timeout).toBe('10s');
+    expect(config.modules.web).toMatchObject({ enabled: 'auto', rTest: true, soap: true, slowResponse: '2s' });
+    expect(config.modules.trackinglogd).toMatchObject({ growthWarning: '1h', growthCritical: '6h', glob: '0x*.log' });
+  });
+
+  test('an empty file means every default', () => {
+    const config = parseConfig(plugins, '', FILE);
+    expect(config.modules.watchdog).toEqual({ enabled: 'auto' });
+    expect(config.campaign.nlserver).toBe('/usr/local/neolane/nl6/bin/nlserver');
+  });
+
+  test('values given override defaults', () => {
+    const config = parseConfig(plugins, 'campaign: {installDir: /opt/nl6}\nmodules: {web: {enabled: false, schedule: "0 * * * * *"}}\n', FILE);
+    expect(config.campaign.nlserver).toBe('/opt/nl6/bin/nlserver');
+    expect(config.modules.web).toMatchObject({ enabled: false, schedule: '0 * * * * *' });
+  });
+
+  test.each([
+    ['an unknown top-level key', 'listn: 127.0.0.1:1\n', [`${FILE}: listn: unknown key`]],
+    ['an unknown module', 'modules:\n  webb: {enabled: true}\n', [`${FILE}: modules.webb: unknown key`]],
+    ['an unknown module key', 'modules:\n  web: {baseURL: http://x}\n', [`${FILE}: modules.web.baseURL: unknown key`]],
+    ['a duration without unit', 'defaults: {timeout: 10}\n', [`${FILE}: defaults.timeout: expected a duration such as 500ms, 10s, 5m or 1h, got 10`]],
+    ['a bad duration', 'defaults: {timeout: 10 seconds}\n', [`${FILE}: defaults.timeout: expected a duration such as 500ms, 10s, 5m or 1h (longer than 0), got "10 seconds"`]],
+    ['a 5-field cron', 'modules: {web: {schedule: "* * * * *"}}\n', [`${FILE}: modules.web.schedule: expected a 6-field cron expression (second minute hour day-of-month month day-of-week) such as "*/30 * * * * *", got "* * * * *"`]],
+    ['an invalid cron field', 'defaults: {schedule: "*/30 * * * * mon-xyz"}\n', [`${FILE}: defaults.schedule: expected a 6-field cron expression (second minute hour day-of-month month day-of-week) such as "*/30 * * * * *", got "*/30 * * * * mon-xyz"`]],
+    ['enabled as a string', 'modules: {syslogd: {enabled: "yes"}}\n', [`${FILE}: modules.syslogd.enabled: expected auto, true or false, got "yes"`]],
+    ['a relative installDir', 'campaign: {installDir: nl6}\n', [`${FILE}: campaign.installDir: expected an absolute path, got "nl6"`]],
+    ['a listen without port', 'listen: localhost\n', [`${FILE}: listen: expected host:port such as 127.0.0.1:10466 or [::1]:10466 (port 0-65535), got "localhost"`]],
+    ['a port out of range', 'listen: 127.0.0.1:70000\n', [`${FILE}: listen: expected host:port such as 127.0.0.1:10466 or [::1]:10466 (port 0-65535), got "127.0.0.1:70000"`]],
+    ['campaign as a list', 'campaign: [a]\n', [`${FILE}: campaign: expected object, got a list`]],
+    ['an instance name with a shell character', 'campaign: {instances: ["prod;reboot"]}\n', [`${FILE}: campaign.instances.0: expected an instance name (letters, digits, _ or -, not starting with -), got "prod;reboot"`]],
+    ['an instance name like an option', 'campaign: {instances: ["--help"]}\n', [`${FILE}: campaign.instances.0: expected an instance name (letters, digits, _ or -, not starting with -), got "--help"`]],
+    ['a non-http baseUrl', 'modules: {web: {baseUrl: "file:///etc/passwd"}}\n', [`${FILE}: modules.web.baseUrl: expected an http:// or https:// URL, got "file:///etc/passwd"`]],
+  ])('rejects %s with a message naming file, key and expectation', (_label, yaml, expected) => {
+    expect(problemsOf(yaml)).toEqual(expected);
+  });
+
+  test('a zero duration is refused', () => {
+    expect(problemsOf('modules: {web: {timeout: 0s}}\n')).toEqual([`${FILE}: modules.web.timeout: expected a duration such as 500ms, 10s, 5m or 1h (longer than 0), got "0s"`]);
+  });
+
+  test('reports every problem at once', () => {
+    expect(problemsOf('listen: x\ndefaults: {timeout: soon}\nfoo: 1\n')).toHaveLength(3);
+  });
+
+  test('invalid YAML names the file and the line', () => {
+    const [problem] = problemsOf('modules:\n  web: {enabled: true\n');
+    expect(problem).toMatch(new RegExp(`^${FILE}: invalid YAML: .* at line 3, column 1$`));
+  });
+
+  test('duplicate keys are refused rather than silently overwritten', () => {
+    const [problem] = problemsOf('listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n');
+    expect(problem).toContain('invalid YAML');
+    expect(problem).toContain('unique');
+  });
+
+  test('a missing file is named with the error code', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cfg-'));
+    const missing = path.join(dir, 'nope.yaml');
+    await expect(loadConfig(plugins, missing)).rejects.toMatchObject({ problems: [`${missing}: cannot read the config file (ENOENT)`] });
+    const file = path.join(dir, 'ok.yaml');
+    await writeFile(file, 'logLevel: debug\n');
+    expect((await loadConfig(plugins, file)).config.logLevel).toBe('debug');
+  });
+});
+
+describe('durations', () => {
+  test.each([
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1h30m', 5_400_000],
+    ['2d', 172_800_000],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  test.each(['', '10', 's', '1.5s', '-1s', '10 s', '1w'])('%j is not a duration', (text) => expect(parseDuration(text)).toBeUndefined());
+
+  test('formats for people', () => {
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(45_000)).toBe('45s');
+    expect(formatDuration(3_723_000)).toBe('1h 2m');
+  });
+});
