@@ -1,0 +1,216 @@
+import { performance } from 'node:perf_hooks';
+import type { Check, CheckContext, CheckResult } from '../types.js';
+import { assertCheckName, formatDuration } from './format.js';
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const USER_AGENT = 'campaign-health-agent';
+
+export interface HttpGetCheckOptions {
+  name: string;
+  url: string;
+  /** Statuses that count as an answer; default [200]. */
+  expectStatus?: number[];
+  /** Judges the body of an answer with an expected status; null means "fine". */
+  expect?: (body: string, status: number) => CheckResult | null;
+  /** Answers slower than this are a warning. */
+  slowMs?: number;
+  /** Bytes of body read at most (default 1 MiB); the rest is not downloaded. */
+  maxBodyBytes?: number;
+}
+
+/** GET a URL and judge the status, optionally the body, and the response time. */
+export function httpGetCheck(opts: HttpGetCheckOptions): Check {
+  const name = assertCheckName(opts.name);
+  const url = parseHttpUrl(opts.url, `httpGetCheck ${name}`);
+  const expectStatus = opts.expectStatus ?? [200];
+  assertStatuses(expectStatus, name);
+  assertPositive(opts.slowMs, 'slowMs', name);
+  assertPositive(opts.maxBodyBytes, 'maxBodyBytes', name);
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const label = `GET ${url.href}`;
+  return {
+    name,
+    async run(ctx: CheckContext): Promise<CheckResult> {
+      const outcome = await httpRequest({ method: 'GET', url, maxBodyBytes, signal: ctx.signal });
+      if (!outcome.ok) return { state: 'critical', message: `${label}: ${outcome.reason}` };
+      const values = { response_seconds: outcome.elapsedMs / 1000 };
+      if (!expectStatus.includes(outcome.status)) {
+        return { state: 'critical', message: `${label}: ${unexpectedStatus(expectStatus, outcome)}`, values };
+      }
+      const judged = opts.expect?.(outcome.body, outcome.status) ?? {
+        state: 'ok' as const,
+        message: `${label}: HTTP ${outcome.status} in ${formatDuration(outcome.elapsedMs)}`,
+      };
+      return applySlowness({ ...judged, values: { ...judged.values, ...values } }, outcome.elapsedMs, opts.slowMs);
+    },
+  };
+}
+
+/** An ok answer that took longer than `slowMs` becomes a warning; worse states stay as they are. */
+export function applySlowness(result: CheckResult, elapsedMs: number, slowMs: number | undefined): CheckResult {
+  if (slowMs === undefined || result.state !== 'ok' || elapsedMs <= slowMs) return result;
+  return {
+    ...result,
+    state: 'warning',
+    message: `${result.message}; slow: answered in ${formatDuration(elapsedMs)} (warning above ${formatDuration(slowMs)})`,
+  };
+}
+
+function unexpectedStatus(expected: number[], answer: HttpAnswer): string {
+  const location = answer.headers.get('location');
+  const redirect = location === null ? '' : ` (Location: ${location})`;
+  return `expected HTTP ${expected.join(' or ')}, got ${answer.status}${redirect}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request/response mechanics shared with the SOAP check.
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  maxBodyBytes: number;
+  signal: AbortSignal;
+}
+
+export interface HttpAnswer {
+  ok: true;
+  status: number;
+  headers: Headers;
+  /** UTF-8 decoded, at most maxBodyBytes of it. */
+  body: string;
+  /** The body was longer than maxBodyBytes and was cut there. */
+  truncated: boolean;
+  /** From sending the request to the end of the (possibly truncated) body. */
+  elapsedMs: number;
+}
+
+export interface HttpFailure {
+  ok: false;
+  /** Why there is no answer, e.g. `connection refused`, `no answer within 5000ms`. */
+  reason: string;
+}
+
+/**
+ * One HTTP exchange that never throws for network trouble: every failure becomes a reason a person
+ * can act on. Redirects are not followed, so a health URL that redirects (to a login page, to
+ * https) shows up as what it is instead of being judged on another page.
+ */
+export async function httpRequest(req: HttpRequest): Promise<HttpAnswer | HttpFailure> {
+  // A monotonic clock, not ctx.now(): response time must not depend on an injected or stepped clock.
+  const started = performance.now();
+  try {
+    const response = await fetch(req.url, {
+      method: req.method,
+      headers: { 'user-agent': USER_AGENT, ...req.headers },
+      body: req.body,
+      redirect: 'manual',
+      signal: req.signal,
+    });
+    const { text, truncated } = await readBoundedText(response, req.maxBodyBytes);
+    return { ok: true, status: response.status, headers: response.headers, body: text, truncated, elapsedMs: performance.now() - started };
+  } catch (error) {
+    return { ok: false, reason: describeFetchError(error, req.signal, performance.now() - started) };
+  }
+}
+
+/** Reads at most maxBytes of the body, then cancels the stream so the rest is never downloaded. */
+async function readBoundedText(response: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (response.body === null) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = maxBytes - size;
+    if (value.byteLength >= room) {
+      truncated = value.byteLength > room;
+      chunks.push(value.subarray(0, room));
+      size += room;
+      if (truncated) {
+        await reader.cancel();
+        break;
+      }
+      continue;
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  // Campaign's endpoints answer UTF-8; a charset other than that would only garble a message.
+  return { text: new TextDecoder('utf-8').decode(Buffer.concat(chunks)), truncated };
+}
+
+/** Network error codes worth a plain-words reason; the code is kept for the ones not listed. */
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary DNS failure)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed before a complete answer',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+};
+
+export function describeFetchError(error: unknown, signal: AbortSignal, elapsedMs: number): string {
+  if (signal.aborted) return `no answer within ${Math.round(elapsedMs)} ms`;
+  const code = findErrorCode(error);
+  if (code !== undefined) return REASONS[code] ?? `request failed (${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  return `request failed: ${message}`;
+}
+
+/**
+ * fetch hides the socket error behind `TypeError: fetch failed`; the code sits in `cause`, or in
+ * `cause.errors` when several addresses were tried (AggregateError).
+ */
+function findErrorCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string') return code;
+  if (Array.isArray(errors)) {
+    for (const inner of errors) {
+      const found = findErrorCode(inner, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return findErrorCode(cause, depth + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction-time validation, so a bad config fails at startup rather than on every run.
+
+/** Parses an absolute http(s) URL without credentials (they would end up in messages and logs). */
+export function parseHttpUrl(text: string, owner: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${owner}: url must be an absolute http:// or https:// URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${owner}: url must use http or https, got ${JSON.stringify(url.protocol.slice(0, -1))}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new Error(`${owner}: url must not carry credentials (user:password@); they would appear in messages`);
+  }
+  return url;
+}
+
+export function assertPositive(value: number | undefined, what: string, name: string): void {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new Error(`check ${name}: ${what} must be a positive number, got ${String(value)}`);
+  }
+}
+
+function assertStatuses(statuses: number[], name: string): void {
+  const bad = statuses.find((s) => !Number.isInteger(s) || s < 100 || s > 599);
+  if (statuses.length === 0 || bad !== undefined) {
+    throw new Error(`httpGetCheck ${name}: expectStatus must list HTTP statuses (100-599), got ${JSON.stringify(statuses)}`);
+  }
+}

@@ -1,0 +1,159 @@
+import { readFile } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
+import path from 'node:path';
+import type { SocketInfo, SocketProto } from '../types.js';
+
+/** TCP states as numbered in include/net/tcp_states.h, named like `ss` names them. */
+const TCP_STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '02': 'SYN_SENT',
+  '03': 'SYN_RECV',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT',
+  '07': 'CLOSE',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0A': 'LISTEN',
+  '0B': 'CLOSING',
+  '0C': 'NEW_SYN_RECV',
+};
+
+/** UDP reuses the TCP numbers: 07 (TCP_CLOSE) is a bound, unconnected socket, which `ss` calls UNCONN. */
+const UDP_STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '07': 'UNCONN',
+};
+
+const TABLES: ReadonlyArray<{ file: string; proto: SocketProto; family: 4 | 6 }> = [
+  { file: 'tcp', proto: 'tcp', family: 4 },
+  { file: 'tcp6', proto: 'tcp', family: 6 },
+  { file: 'udp', proto: 'udp', family: 4 },
+  { file: 'udp6', proto: 'udp', family: 6 },
+];
+
+/** Every TCP and UDP socket of this network namespace, from /proc/net/{tcp,tcp6,udp,udp6}. */
+export async function readSockets(procRoot = '/proc'): Promise<SocketInfo[]> {
+  const tables = await Promise.all(
+    TABLES.map(async ({ file, proto, family }) => {
+      const text = await readTableIfPresent(path.join(procRoot, 'net', file));
+      return text === undefined ? [] : parseSocketTable(text, proto, family);
+    }),
+  );
+  return tables.flat();
+}
+
+/** A kernel built without IPv6 has no tcp6/udp6: that is an empty table, not an error. */
+async function readTableIfPresent(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Parses one /proc/net/{tcp,tcp6,udp,udp6} table (header line included). */
+export function parseSocketTable(text: string, proto: SocketProto, family: 4 | 6): SocketInfo[] {
+  const sockets: SocketInfo[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    if (line.trim() === '') continue;
+    sockets.push(parseSocketLine(line, proto, family));
+  }
+  return sockets;
+}
+
+/** `sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...` */
+export function parseSocketLine(line: string, proto: SocketProto, family: 4 | 6): SocketInfo {
+  const fields = line.trim().split(/\s+/);
+  const local = fields[1];
+  const stateHex = fields[3]?.toUpperCase();
+  const inode = fields[9];
+  if (local === undefined || stateHex === undefined || inode === undefined) {
+    throw new Error(`/proc/net/${proto}${family === 6 ? '6' : ''} line has ${fields.length} fields, expected at least 10: ${JSON.stringify(line)}`);
+  }
+  const [addressHex, portHex] = local.split(':');
+  if (addressHex === undefined || portHex === undefined) {
+    throw new Error(`local address ${JSON.stringify(local)} is not ADDRESS:PORT in hex`);
+  }
+  const states = proto === 'tcp' ? TCP_STATES : UDP_STATES;
+  return {
+    proto,
+    family,
+    localAddress: family === 4 ? decodeIPv4(addressHex) : decodeIPv6(addressHex),
+    localPort: Number.parseInt(portHex, 16),
+    state: states[stateHex] ?? `STATE_${stateHex}`,
+    inode: Number.parseInt(inode, 10),
+  };
+}
+
+/** The kernel prints the address as one 32-bit word in host (little-endian) byte order. */
+export function decodeIPv4(hex: string): string {
+  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) throw new Error(`IPv4 address ${JSON.stringify(hex)} is not 8 hex digits`);
+  return wordBytes(hex).join('.');
+}
+
+/** Four 32-bit words, each in host (little-endian) byte order, in network word order. */
+export function decodeIPv6(hex: string): string {
+  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) throw new Error(`IPv6 address ${JSON.stringify(hex)} is not 32 hex digits`);
+  const bytes: number[] = [];
+  for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
+  return formatIPv6(bytes);
+}
+
+/** The 4 bytes of one little-endian hex word, most significant (network) first. */
+function wordBytes(hex8: string): number[] {
+  const bytes: number[] = [];
+  for (let i = 6; i >= 0; i -= 2) bytes.push(Number.parseInt(hex8.slice(i, i + 2), 16));
+  return bytes;
+}
+
+/** RFC 5952 text form: lower case, longest run (>= 2) of zero groups as `::`, IPv4-mapped as dotted quad. */
+function formatIPv6(bytes: number[]): string {
+  const isV4Mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (isV4Mapped) return `::ffff:${bytes.slice(12).join('.')}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  const run = longestZeroRun(groups);
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (run.length < 2) return hex(groups);
+  return `${hex(groups.slice(0, run.start))}::${hex(groups.slice(run.start + run.length))}`;
+}
+
+function longestZeroRun(groups: number[]): { start: number; length: number } {
+  let best = { start: 0, length: 0 };
+  let start = -1;
+  for (let i = 0; i <= groups.length; i++) {
+    if (i < groups.length && groups[i] === 0) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (i - start > best.length) best = { start, length: i - start };
+      start = -1;
+    }
+  }
+  return best;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+const ANY = new BlockList();
+ANY.addAddress('0.0.0.0', 'ipv4');
+ANY.addAddress('::', 'ipv6');
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped loopback (::ffff:127.x.x.x), in any valid text form. */
+export function isLoopback(address: string): boolean {
+  return matches(LOOPBACK, address);
+}
+
+/** The wildcard addresses 0.0.0.0 and ::, i.e. bound on every interface. */
+export function isAnyAddress(address: string): boolean {
+  return matches(ANY, address);
+}
+
+function matches(list: BlockList, address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
+
+/** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
+function statLine(o: { pid: number; comm: string; state?: string; ppid?: number; flags?: number; start?: number; rss?: number }): string {
+  // Fields 3..24 of proc(5): state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+  // utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss
+  const fields = [o.state ?? 'S', o.ppid ?? 1, 1, 1, 0, -1, o.flags ?? 4194560, 0, 0, 0, 0, 1, 1, 0, 0, 20, 0, 1, 0, o.start ?? 0, 1000, o.rss ?? 0];
+  return `${o.pid} (${o.comm}) ${fields.join(' ')} 18446744073709551615 0 0 0\n`;
+}
+
+describe('parseStat', () => {
+  test('reads comm up to the last parenthesis, even with spaces and parentheses inside', () => {
+    const stat = parseStat(statLine({ pid: 4242, comm: 'my (odd) ) proc', state: 'Z', ppid: 17, start: 12345, rss: 250 }));
+    expect(stat).toEqual({ pid: 4242, comm: 'my (odd) ) proc', stateLetter: 'Z', ppid: 17, flags: 4194560, startTimeTicks: 12345, rssPages: 250 });
+  });
+
+  test('rejects text that is not a stat line, saying what it expected', () => {
+    expect(() => parseStat('hello world')).toThrow(/expected "pid \(comm\) state/);
+  });
+
+  test('rejects a line cut short, naming the field count', () => {
+    expect(() => parseStat('12 (x) S 1 2')).toThrow(/expected at least 9/);
+  });
+});
+
+describe('parseCmdline', () => {
+  test('splits on NUL and drops the trailing terminator', () => {
+    expect(parseCmdline('nlserver\0web\0-instance:default\0')).toEqual(['nlserver', 'web', '-instance:default']);
+  });
+
+  test('keeps spaces inside a NUL-separated argument', () => {
+    expect(parseCmdline('/bin/echo\0a b\0')).toEqual(['/bin/echo', 'a b']);
+  });
+
+  test('splits a rewritten title (one string padded with NULs) on whitespace', () => {
+    expect(parseCmdline('nlserver web -tracefile:web@default  \0\0\0')).toEqual(['nlserver', 'web', '-tracefile:web@default']);
+  });
+
+  test('empty cmdline is an empty argv', () => {
+    expect(parseCmdline('')).toEqual([]);
+  });
+});
+
+describe('readProcesses on the real /proc', () => {
+  let child: ChildProcess;
+  const marker = `chk-marker-${process.pid}-${Date.now()}`;
+  let spawnedAtMs: number;
+
+  beforeAll(async () => {
+    spawnedAtMs = Date.now();
+    child = spawn(process.execPath, ['-e', 'setTimeout(()=>{},10000)', marker, 'second arg'], { stdio: 'ignore' });
+    // 'spawn' fires after exec succeeded, so /proc/<pid>/cmdline already shows the new program.
+    await once(child, 'spawn');
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+
+  test('sees the spawned child with its pid, parent, argv and start time', async () => {
+    const processes = await readProcesses();
+    const found = processes.find((p) => p.argv.includes(marker));
+    expect(found).toBeDefined();
+    expect(found?.pid).toBe(child.pid);
+    expect(found?.ppid).toBe(process.pid);
+    expect(found?.argv).toEqual([process.execPath, '-e', 'setTimeout(()=>{},10000)', marker, 'second arg']);
+    expect(found?.stateLetter).toMatch(/^[RSD]$/);
+    expect(found?.rssBytes).toBeGreaterThan(0);
+    // btime has 1 s resolution and ticks 10 ms: the start time is right to within about a second.
+    expect(found?.startedAtMs).toBeGreaterThan(spawnedAtMs - 2000);
+    expect(found?.startedAtMs).toBeLessThan(Date.now() + 2000);
+  });
+
+  test('sees this test process itself, with its parent', async () => {
+    const self = (await readProcesses()).find((p) => p.pid === process.pid);
+    expect(self?.ppid).toBe(process.ppid);
+  });
+});
+
+describe('readProcesses on a prepared proc tree', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'proc-'));
+    await writeFile(path.join(root, 'stat'), 'cpu  1 2 3\nbtime 1700000000\nprocesses 10\n');
+    const entry = async (pid: number, stat: string, cmdline: string | undefined): Promise<void> => {
+      await mkdir(path.join(root, String(pid)));
+      await writeFile(path.join(root, String(pid), 'stat'), stat);
+      if (cmdline !== undefined) await writeFile(path.join(root, String(pid), 'cmdline'), cmdline);
+    };
+    await entry(100, statLine({ pid: 100, comm: 'nlserver', ppid: 1, start: 250, rss: 3 }), 'nlserver\0web\0-instance:default\0');
+    // A kernel thread: PF_KTHREAD (0x00200000) in flags, empty cmdline.
+    await entry(2, statLine({ pid: 2, comm: 'kthreadd', flags: 0x00208040 }), '');
+    // A zombie: empty cmdline too, but a user process.
+    await entry(300, statLine({ pid: 300, comm: 'nlserver', state: 'Z', ppid: 100 }), '');
+    // Vanished between readdir and read: the directory exists, its files do not.
+    await mkdir(path.join(root, '400'));
+    await mkdir(path.join(root, 'self'));
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('computes start time and RSS, skips kernel threads and vanished pids, keeps zombies', async () => {
+    const processes = (await readProcesses(root)).sort((a, b) => a.pid - b.pid);
+    expect(processes).toEqual([
+      {
+        pid: 100,
+        ppid: 1,
+        argv: ['nlserver', 'web', '-instance:default'],
+        comm: 'nlserver',
+        startedAtMs: 1700000000 * 1000 + 2500,
+        rssBytes: 3 * 4096,
+        stateLetter: 'S',
+      },
+      { pid: 300, ppid: 100, argv: [], comm: 'nlserver', startedAtMs: 1700000000 * 1000, rssBytes: 0, stateLetter: 'Z' },
+    ]);
+  });
+
+  test('fails clearly when /proc/stat has no boot time', async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), 'proc-'));
+    await writeFile(path.join(bad, 'stat'), 'cpu 1 2 3\n');
+    await expect(readProcesses(bad)).rejects.toThrow('no "btime" line in /proc/stat');
+    await rm(bad, { recursive: true, force: true });
+  });
+});
