@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { processCheck, socketCheck } from '../src/checks/index.js';
+import type { ProbePlugin } from '../src/plugin.js';
+import { isLoopback } from '../src/snapshot/sockets.js';
+
+const DEFAULT_PORT = 6666;
+
+// Every module sends its log lines to syslogd as UDP datagrams; if nothing holds the port they are lost.
+export const syslogd: ProbePlugin = {
+  module: 'syslogd',
+  scope: 'Log writing',
+  hint:
+    'If some logs are missing in the log files, check to make sure that the module is using port 6666. ' +
+    'Refer to [List of open ports](../../production/using/general-architecture.md#list-of-open-ports).',
+  runsOn: 'machine',
+  defaultSchedule: '*/30 * * * * *',
+  // Where syslogd gets enabled is undocumented, yet it always runs.
+  expected: () => true,
+  configShape: {
+    port: z.number().int().min(1).max(65535).optional(),
+  },
+  checks({ install, config }) {
+    const trace = install.traceAddr;
+    const port = (config.port as number | undefined) ?? trace?.port ?? DEFAULT_PORT;
+    // Modules send to TRACE_ADDR; a non-local TRACE_ADDR host means syslogd listens on a routable address.
+    const addresses = trace && !isLoopback(trace.host) && trace.host !== 'localhost' ? 'any' : 'loopback-or-any';
+    return [
+      processCheck({ module: 'syslogd', instance: 'default' }),
+      socketCheck({ proto: 'udp', port, name: 'udp_port', addresses }),
+    ];
+  },
+};

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { fileGrowthCheck, processCheck } from '../src/checks/index.js';
+import { durationSchema } from '../src/config/schema.js';
+import { parseDuration } from '../src/config/duration.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+// trackinglogd is one process per machine, but writes its files per instance: var/<inst>/redir/log.
+export const trackinglogd: ProbePlugin = {
+  module: 'trackinglogd',
+  scope: 'Tracking log writing and purging server',
+  hint:
+    "Check this module if tracking logs aren't forwarded anymore and there are no traces of logs in the files on the server. " +
+    'Refer to [Tracking logs issues](../../production/using/tracking-logs-issues.md).',
+  runsOn: 'machine',
+  defaultSchedule: '*/30 * * * * *',
+  expected: (install) => install.autoStart('trackinglogd'),
+  configShape: {
+    // Files grow only with clicks and opens: quiet frontals need wider windows.
+    growthWarning: durationSchema.default('1h'),
+    growthCritical: durationSchema.default('6h'),
+    glob: z.string().min(1).default('0x*.log'),
+  },
+  checks({ install, config }) {
+    const warnAfterMs = parseDuration(config.growthWarning as string) as number;
+    const criticalAfterMs = Math.max(warnAfterMs, parseDuration(config.growthCritical as string) as number);
+    return [
+      processCheck({ module: 'trackinglogd', instance: 'default' }),
+      ...(install.redirLogDirs ?? []).map(({ instance, dir }) =>
+        fileGrowthCheck({ name: `redir_log_${labelSafe(instance)}`, dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }),
+      ),
+    ];
+  },
+};
+
+// Check names are label-safe ([a-z0-9_]); instance names may carry capitals and dashes.
+function labelSafe(instance: string): string {
+  return instance.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}

@@ -1,0 +1,15 @@
+import { processCheck } from '../src/checks/index.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+// The supervisor of every other module: when it is gone nothing restarts, so its absence is critical.
+export const watchdog: ProbePlugin = {
+  module: 'watchdog',
+  scope: 'Startup and monitoring instance',
+  hint: 'Check this module if no processes start.',
+  runsOn: 'machine',
+  defaultSchedule: '*/30 * * * * *',
+  // No serverConf node enables it: every Campaign server runs one.
+  expected: () => true,
+  // Documented command line: `nlserver watchdog -svc -noconsole` (no instance).
+  checks: () => [processCheck({ module: 'watchdog' })],
+};

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { httpGetCheck, processCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
+import { durationSchema, urlSchema } from '../src/config/schema.js';
+import { parseDuration } from '../src/config/duration.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+const DEFAULT_HTTP_PORT = 8080;
+const DEFAULT_CONTROL_PORT = 8005;
+
+// A query without a session: harmless (no login attempt is recorded) and any SOAP answer, a Fault
+// included, proves Tomcat, the web module and its SOAP router are serving.
+const SOAP_ACTION = 'xtk:queryDef#ExecuteQuery';
+const SOAP_ENVELOPE =
+  '<?xml version="1.0" encoding="utf-8"?>' +
+  '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:xtk:queryDef">' +
+  '<soapenv:Header/><soapenv:Body><urn:ExecuteQuery><urn:sessiontoken></urn:sessiontoken><urn:entity>' +
+  '<queryDef schema="xtk:workflow" operation="count"/></urn:entity></urn:ExecuteQuery></soapenv:Body></soapenv:Envelope>';
+
+export const web: ProbePlugin = {
+  module: 'web',
+  scope: 'Application server (HTTP and SOAP)',
+  hint: "Check this module if the console and web connections don't work and trigger an **xtk:session** type error",
+  runsOn: 'machine',
+  defaultSchedule: '*/30 * * * * *',
+  expected: (install) => install.autoStart('web'),
+  configShape: {
+    baseUrl: urlSchema.optional(),
+    rTest: z.boolean().default(true),
+    soap: z.boolean().default(true),
+    slowResponse: durationSchema.default('2s'),
+  },
+  checks({ install, config }) {
+    const attributes = install.moduleAttributes('web');
+    const httpPort = port(attributes.httpPort, DEFAULT_HTTP_PORT);
+    const controlPort = port(attributes.controlPort, DEFAULT_CONTROL_PORT);
+    const base = ((config.baseUrl as string | undefined) ?? `http://127.0.0.1:${httpPort}`).replace(/\/+$/, '');
+    const slowMs = parseDuration(config.slowResponse as string);
+    return [
+      processCheck({ module: 'web', instance: 'default' }),
+      socketCheck({ proto: 'tcp', port: httpPort, name: 'http_port', addresses: 'any' }),
+      // Tomcat's control port accepts a shutdown command: only ever look at the socket table.
+      socketCheck({ proto: 'tcp', port: controlPort, name: 'control_port', addresses: 'any' }),
+      ...(config.rTest ? [httpGetCheck({ name: 'r_test', url: `${base}/r/test`, expect: redirTestExpectation, slowMs })] : []),
+      ...(config.soap
+        ? [soapCheck({ name: 'soap', url: `${base}/nl/jsp/soaprouter.jsp`, action: SOAP_ACTION, envelope: SOAP_ENVELOPE, slowMs })]
+        : []),
+    ];
+  },
+};
+
+function port(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 && parsed < 65536 ? parsed : fallback;
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentConfig } from './config/schema.js';
+import { discoverInstall, listRedirLogDirs } from './discovery/index.js';
+import { buildPlan, type Row } from './engine/plan.js';
+import { runCheck } from './engine/runner.js';
+import { StatusStore } from './engine/store.js';
+import { AgentMetrics } from './metrics.js';
+import { projectRoot } from './paths.js';
+import type { ProbePlugin } from './plugin.js';
+import { createCycleSnapshot } from './snapshot/cycle.js';
+import type { CycleSnapshot, Install, Logger } from './types.js';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  plugins: readonly ProbePlugin[];
+  log: Logger;
+  now?: () => number;
+  /** How often the Campaign install is read again (new instances, enabled modules, new redir dirs). */
+  rediscoverMs?: number;
+}
+
+export const AGENT_VERSION: string = (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+// Probes that fire within the same second see the same process and socket tables.
+const SNAPSHOT_REUSE_MS = 1000;
+
+/**
+ * The engine's core: knows what to run (the plan from discovery and config) and runs it, keeping the
+ * status store and the metrics in step. Scheduling and exposition live elsewhere.
+ */
+export class Agent {
+  readonly store = new StatusStore();
+  readonly metrics = new AgentMetrics(AGENT_VERSION);
+  readonly startedAt: number;
+  readonly now: () => number;
+  private plan: Row[] = [];
+  private install?: Install;
+  private discoveredAt = -Infinity;
+  private refreshing?: Promise<void>;
+  private snapshot?: { at: number; value: CycleSnapshot };
+  private readonly memories = new Map<string, Map<string, unknown>>();
+  private readonly rediscoverMs: number;
+
+  constructor(private readonly options: AgentOptions) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    this.rediscoverMs = options.rediscoverMs ?? 60_000;
+  }
+
+  get config(): AgentConfig {
+    return this.options.config;
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  rows(): readonly Row[] {
+    return this.plan;
+  }
+
+  currentInstall(): Install | undefined {
+    return this.install;
+  }
+
+  /** Reads the Campaign install again and recomputes the plan; concurrent callers share one read. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.discoverAndPlan().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Runs the enabled rows selected by `keys` (all when omitted) once, sharing one snapshot. */
+  async runCycle(keys?: ReadonlySet<string>): Promise<void> {
+    if (this.now() - this.discoveredAt >= this.rediscoverMs) await this.refresh();
+    const rows = this.plan.filter((row) => row.enabled && !row.blocked && (!keys || keys.has(row.key)));
+    const snapshot = this.cycleSnapshot();
+    await Promise.all(rows.map((row) => this.runRow(row, snapshot)));
+    this.metrics.countCycle();
+  }
+
+  private async runRow(row: Row, snapshot: CycleSnapshot): Promise<void> {
+    const outcomes = await Promise.all(
+      row.checks.map((check) =>
+        runCheck(check, {
+          snapshot,
+          now: this.now,
+          log: this.log,
+          timeoutMs: row.timeoutMs,
+          memoryFor: (name) => this.memoryFor(`${row.key}/${name}`),
+        }),
+      ),
+    );
+    // The plan may have been replaced while the checks ran; a vanished row is not written back.
+    if (!this.plan.some((current) => current.key === row.key)) return;
+    const status = this.store.record(row, outcomes, this.now());
+    this.metrics.updateRow(status);
+    if (status.state !== 'ok') this.log.debug({ row: row.key, state: status.state, detail: status.detail }, 'row checked');
+  }
+
+  private async discoverAndPlan(): Promise<void> {
+    const { campaign } = this.options.config;
+    const install = await discoverInstall({ installDir: campaign.installDir, instances: campaign.instances });
+    install.redirLogDirs = install.found ? await listRedirLogDirs(install.varDir) : [];
+    this.logInstallChanges(install);
+    this.install = install;
+    this.discoveredAt = this.now();
+    this.plan = buildPlan(this.options.plugins, this.options.config, install);
+    const { removed } = this.store.sync(this.plan, this.now());
+    for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
+    this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
+  }
+
+  private logInstallChanges(install: Install): void {
+    const before = this.install;
+    const problems = install.problems.join('\n');
+    if (!before || before.problems.join('\n') !== problems) {
+      for (const problem of install.problems) this.log.warn({ installDir: install.installDir }, problem);
+    }
+    if (!before || before.instances.join(',') !== install.instances.join(',')) {
+      this.log.info({ installDir: install.installDir, found: install.found, instances: install.instances }, 'Campaign install discovered');
+    }
+  }
+
+  private cycleSnapshot(): CycleSnapshot {
+    const now = this.now();
+    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) this.snapshot = { at: now, value: createCycleSnapshot() };
+    return this.snapshot.value;
+  }
+
+  private memoryFor(key: string): Map<string, unknown> {
+    let memory = this.memories.get(key);
+    if (!memory) this.memories.set(key, (memory = new Map()));
+    return memory;
+  }
+}

@@ -1,0 +1,69 @@
+import type { AgentConfig } from '../config/schema.js';
+import { parseDuration } from '../config/duration.js';
+import type { ProbePlugin } from '../plugin.js';
+import type { Check, Install } from '../types.js';
+
+/** One row of /status: a module on this machine (instance `default`) or in one Campaign instance. */
+export interface Row {
+  key: string;
+  module: string;
+  instance: string;
+  plugin: ProbePlugin;
+  /** false: the row is `disabled`, `note` says why. */
+  enabled: boolean;
+  /** When set, the row cannot be checked and is `unknown` with this message. */
+  blocked?: string;
+  note: string;
+  schedule: string;
+  timeoutMs: number;
+  checks: Check[];
+}
+
+export function rowKey(module: string, instance: string): string {
+  return `${module}@${instance}`;
+}
+
+export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, install: Install): Row[] {
+  const rows: Row[] = [];
+  for (const plugin of plugins) {
+    const instances = plugin.runsOn === 'machine' ? ['default'] : install.instances;
+    for (const instance of instances) rows.push(planRow(plugin, instance, config, install));
+  }
+  return rows;
+}
+
+function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, install: Install): Row {
+  const moduleConfig = config.modules[plugin.module] ?? { enabled: 'auto' };
+  const row: Row = {
+    key: rowKey(plugin.module, instance),
+    module: plugin.module,
+    instance,
+    plugin,
+    enabled: true,
+    note: '',
+    schedule: moduleConfig.schedule ?? config.defaults.schedule ?? plugin.defaultSchedule,
+    timeoutMs: parseDuration(moduleConfig.timeout ?? config.defaults.timeout) as number,
+    checks: [],
+  };
+  const where = plugin.runsOn === 'machine' ? 'config-default.xml' : `config-${instance}.xml`;
+  if (moduleConfig.enabled === false) {
+    return { ...row, enabled: false, note: `disabled by modules.${plugin.module}.enabled: false` };
+  }
+  if (moduleConfig.enabled === 'auto') {
+    if (!install.found) {
+      return { ...row, blocked: install.problems[0] ?? `Campaign install not found: ${install.installDir}`, note: 'install not found' };
+    }
+    if (!plugin.expected(install, instance)) {
+      return { ...row, enabled: false, note: `not enabled on this host (no autoStart="true" for ${plugin.module} in ${where} or serverConf.xml)` };
+    }
+    row.note = plugin.runsOn === 'machine' && !install.autoStart(plugin.module) ? 'expected on every Campaign server' : `enabled by autoStart in ${where}`;
+  } else {
+    row.note = `enabled by modules.${plugin.module}.enabled: true`;
+  }
+  try {
+    row.checks = plugin.checks({ module: plugin.module, instance, install, config: moduleConfig, timeoutMs: row.timeoutMs });
+  } catch (error) {
+    row.blocked = `cannot build the checks: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return row;
+}

@@ -1,0 +1,116 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Agent } from '../agent.js';
+import type { Logger } from '../types.js';
+
+interface Group {
+  schedule: string;
+  task: ScheduledTask;
+  intervalMs: number;
+  lastCompleted?: number;
+  running?: Promise<void>;
+}
+
+// A cycle may be late by this many intervals before /healthz calls the agent stuck.
+const STALE_INTERVALS = 3;
+
+/**
+ * One node-cron task per distinct schedule; each firing runs every row on that schedule as one
+ * cycle. A firing while the previous cycle still runs is skipped (noOverlap), never queued.
+ */
+export class Scheduler {
+  private groups = new Map<string, Group>();
+  private startedAt = 0;
+  private running = false;
+
+  constructor(private readonly agent: Agent, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.startedAt = this.agent.now();
+    await this.agent.refresh();
+    this.syncGroups();
+    // Operators want an answer at once, not at the next tick.
+    await Promise.all([...this.groups.values()].map((group) => this.fire(group)));
+  }
+
+  /** Stops scheduling, then waits (bounded) for cycles already running. */
+  async stop(waitMs = 4000): Promise<void> {
+    this.running = false;
+    const running: Promise<void>[] = [];
+    for (const group of this.groups.values()) {
+      await group.task.destroy();
+      if (group.running) running.push(group.running);
+    }
+    this.groups.clear();
+    await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  /** True while every schedule completed a cycle recently enough; what /healthz reports. */
+  fresh(now = this.agent.now()): boolean {
+    if (!this.running) return false;
+    const timeoutMs = Math.max(0, ...this.agent.rows().map((row) => row.timeoutMs));
+    for (const group of this.groups.values()) {
+      const last = group.lastCompleted ?? this.startedAt;
+      if (now - last > STALE_INTERVALS * group.intervalMs + timeoutMs) return false;
+    }
+    return true;
+  }
+
+  /** Re-reads which schedules exist after the plan changed. */
+  syncGroups(): void {
+    const wanted = new Set(this.agent.rows().filter((row) => row.enabled).map((row) => row.schedule));
+    for (const [schedule, group] of this.groups) {
+      if (!wanted.has(schedule)) {
+        void group.task.destroy();
+        this.groups.delete(schedule);
+      }
+    }
+    for (const schedule of wanted) if (!this.groups.has(schedule)) this.groups.set(schedule, this.createGroup(schedule));
+  }
+
+  private createGroup(schedule: string): Group {
+    const group = { schedule } as Group;
+    group.task = cron.schedule(schedule, () => this.fire(group), {
+      name: `probes ${schedule}`,
+      noOverlap: true,
+      logger: cronLogger(this.log),
+    });
+    group.task.on('execution:overlap', () => {
+      this.log.warn({ schedule }, 'previous probe cycle still running: this tick is skipped');
+    });
+    const [first, second] = group.task.getNextRuns(2);
+    group.intervalMs = first && second ? second.getTime() - first.getTime() : 60_000;
+    return group;
+  }
+
+  private fire(group: Group): Promise<void> {
+    if (group.running) return group.running;
+    const keys = new Set(this.agent.rows().filter((row) => row.schedule === group.schedule).map((row) => row.key));
+    group.running = this.agent
+      .runCycle(keys)
+      .then(() => {
+        group.lastCompleted = this.agent.now();
+        // Discovery inside the cycle may have added or removed schedules.
+        if (this.running) this.syncGroups();
+      })
+      .catch((error: unknown) => this.log.error({ err: String(error), schedule: group.schedule }, 'probe cycle failed'))
+      .finally(() => {
+        group.running = undefined;
+      });
+    return group.running;
+  }
+}
+
+function cronLogger(log: Logger) {
+  const text = (message: string | Error): string => (message instanceof Error ? message.message : message);
+  return {
+    info: (message: string) => log.debug({ component: 'node-cron' }, message),
+    warn: (message: string) => log.warn({ component: 'node-cron' }, message),
+    error: (message: string | Error) => log.error({ component: 'node-cron' }, text(message)),
+    debug: (message: string | Error) => log.debug({ component: 'node-cron' }, text(message)),
+  };
+}

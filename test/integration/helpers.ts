@@ -1,0 +1,87 @@
+import { execa, type ResultPromise } from 'execa';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths.js';
+
+export const CLI = path.join(projectRoot(), 'dist', 'src', 'cli.js');
+
+export interface CliResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as operators do (`npm test` builds dist/ first). */
+export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
+  const result = await execa(process.execPath, [CLI, ...args], { reject: false, timeout: timeoutMs, stdin: 'ignore' });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+export interface StatusModule {
+  module: string;
+  instance: string;
+  state: string;
+  detail: string;
+  remediation: string;
+  checks: { name: string; state: string; message: string }[];
+}
+export interface StatusDoc {
+  state: string;
+  modules: StatusModule[];
+}
+
+export function row(doc: StatusDoc, module: string, instance = 'default'): StatusModule {
+  const found = doc.modules.find((entry) => entry.module === module && entry.instance === instance);
+  if (!found) throw new Error(`no row ${module}@${instance} in ${JSON.stringify(doc.modules.map((entry) => `${entry.module}@${entry.instance}`))}`);
+  return found;
+}
+
+export function check(doc: StatusDoc, module: string, name: string, instance = 'default') {
+  const found = row(doc, module, instance).checks.find((entry) => entry.name === name);
+  if (!found) throw new Error(`no check ${name} in ${module}@${instance}`);
+  return found;
+}
+
+/** The daemon, started for real: `campaign-health run --config FILE`. */
+export class Daemon {
+  private constructor(private readonly child: ResultPromise, readonly baseUrl: string, readonly output: () => string) {}
+
+  static async start(configFile: string, listen: string): Promise<Daemon> {
+    const child = execa(process.execPath, [CLI, 'run', '--config', configFile], { reject: false, stdin: 'ignore', all: true, buffer: false });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const daemon = new Daemon(child, `http://${listen}`, () => output);
+    await waitFor(async () => (await fetch(`${daemon.baseUrl}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `daemon never became healthy:\n${output}`);
+    return daemon;
+  }
+
+  async status(): Promise<StatusDoc> {
+    return (await (await fetch(`${this.baseUrl}/status`)).json()) as StatusDoc;
+  }
+
+  async get(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
+    const response = await fetch(`${this.baseUrl}${pathname}`, { headers });
+    return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() };
+  }
+
+  /** Polls /status until `accept` holds; returns the document that satisfied it. */
+  async statusWhen(accept: (doc: StatusDoc) => boolean, timeoutMs = 15_000): Promise<StatusDoc> {
+    let last: StatusDoc | undefined;
+    await waitFor(async () => accept((last = await this.status())), timeoutMs, () => `status never matched; last:\n${JSON.stringify(last, null, 1)}`);
+    return last!;
+  }
+
+  async stop(): Promise<number | undefined> {
+    this.child.kill('SIGTERM');
+    const result = await this.child;
+    return result.exitCode;
+  }
+}
+
+export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(describe());
+}

@@ -1,0 +1,115 @@
+import { describe, expect, test } from '@jest/globals';
+import type { Row } from '../../../src/engine/plan.js';
+import type { CheckOutcome } from '../../../src/engine/runner.js';
+import { StatusStore } from '../../../src/engine/store.js';
+import { AgentMetrics } from '../../../src/metrics.js';
+import { statusDocument, statusText } from '../../../src/status.js';
+import type { ProbePlugin } from '../../../src/plugin.js';
+
+const plugin: ProbePlugin = {
+  module: 'web',
+  scope: 'Application server (HTTP and SOAP)',
+  hint: 'Check this module if the console and web connections don\'t work and trigger an **xtk:session** type error',
+  runsOn: 'machine',
+  defaultSchedule: '*/30 * * * * *',
+  expected: () => true,
+  checks: () => [],
+};
+const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, checks: [] });
+const outcome = (name: string, state: CheckOutcome['state'], message: string = state): CheckOutcome => ({ name, state, message, durationMs: 12, lastRun: 1_700_000_000_000, values: {} });
+
+describe('status store', () => {
+  test('state is the worst check, since only moves on a change', () => {
+    const store = new StatusStore();
+    store.sync([row()], 1000);
+    expect(store.get('web@default')).toMatchObject({ state: 'unknown', detail: 'not checked yet' });
+    store.record(row(), [outcome('process', 'ok'), outcome('r_test', 'ok')], 2000);
+    store.record(row(), [outcome('process', 'ok'), outcome('r_test', 'ok')], 3000);
+    expect(store.get('web@default')).toMatchObject({ state: 'ok', since: 2000, lastRun: 3000 });
+    store.record(row(), [outcome('process', 'ok'), outcome('r_test', 'critical', "status='KO'")], 4000);
+    expect(store.get('web@default')).toMatchObject({ state: 'critical', since: 4000, detail: "r_test: status='KO'" });
+  });
+
+  test('a disabled row says why and has no checks', () => {
+    const store = new StatusStore();
+    store.sync([row(false)], 1000);
+    expect(store.get('web@default')).toMatchObject({ state: 'disabled', detail: 'not enabled on this host', checks: [] });
+  });
+});
+
+describe('status rendering', () => {
+  test('the JSON document has the documented shape', () => {
+    const store = new StatusStore();
+    store.sync([row()], 1000);
+    store.record(row(), [outcome('process', 'critical', 'no process')], 2000);
+    const doc = statusDocument(store.all(), { version: '1.2.3', startedAt: 0 }, 5000);
+    expect(doc).toEqual({
+      state: 'critical',
+      generatedAt: new Date(5000).toISOString(),
+      agent: { version: '1.2.3', startedAt: new Date(0).toISOString() },
+      modules: [
+        {
+          module: 'web',
+          instance: 'default',
+          scope: plugin.scope,
+          state: 'critical',
+          since: new Date(2000).toISOString(),
+          lastRun: new Date(2000).toISOString(),
+          detail: 'process: no process',
+          remediation: plugin.hint,
+          checks: [{ name: 'process', state: 'critical', message: 'no process', durationMs: 12, lastRun: new Date(1_700_000_000_000).toISOString() }],
+        },
+      ],
+    });
+  });
+
+  test('the text table shows the hint under failing rows only', () => {
+    const store = new StatusStore();
+    store.sync([row()], 0);
+    store.record(row(), [outcome('process', 'ok', 'running')], 0);
+    expect(statusText(store.all(), 65_000)).not.toContain('hint:');
+    store.record(row(), [outcome('process', 'critical', 'gone')], 65_000);
+    const text = statusText(store.all(), 130_000);
+    expect(text).toContain('overall: CRITICAL');
+    expect(text).toMatch(/web\s+default\s+CRITICAL\s+1m 5s ago\s+process: gone/);
+    expect(text).toContain(`hint: ${plugin.hint}`);
+  });
+});
+
+describe('metrics', () => {
+  test('up, state, checks and remediation series; disabled rows export no up series', async () => {
+    const metrics = new AgentMetrics('9.9.9');
+    const store = new StatusStore();
+    store.sync([row()], 0);
+    metrics.syncPlan([row()], [], (key) => store.get(key));
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('campaign_module_up{module="web",instance="default"} 0');
+    expect(text).toContain('campaign_module_state{module="web",instance="default",state="unknown"} 1');
+    expect(text).toContain('campaign_agent_build_info{version="9.9.9"} 1');
+    expect(text).toContain(`campaign_module_remediation_info{module="web",scope="Application server (HTTP and SOAP)",hint="${plugin.hint}"} 1`);
+    expect(text).not.toContain('nodejs_active_handles_total');
+
+    metrics.updateRow(store.record(row(), [{ ...outcome('r_test', 'ok'), values: { response_seconds: 0.25 } }], 1000));
+    text = await metrics.registry.metrics();
+    expect(text).toContain('campaign_module_up{module="web",instance="default"} 1');
+    expect(text).toContain('campaign_check_success{module="web",instance="default",check="r_test"} 1');
+    expect(text).toContain('campaign_check_duration_seconds{module="web",instance="default",check="r_test"} 0.012');
+    expect(text).toContain('campaign_check_last_run_timestamp_seconds{module="web",instance="default",check="r_test"} 1700000000');
+    expect(text).toContain('campaign_http_response_time_seconds{module="web",instance="default",check="r_test"} 0.25');
+
+    store.sync([row(false)], 2000);
+    metrics.updateRow(store.get('web@default')!);
+    text = await metrics.registry.metrics();
+    expect(text).not.toMatch(/campaign_module_up\{module="web"/);
+    expect(text).not.toMatch(/campaign_check_success\{module="web"/);
+    expect(text).toContain('campaign_module_state{module="web",instance="default",state="disabled"} 1');
+    expect(text).toContain('campaign_module_state{module="web",instance="default",state="ok"} 0');
+  });
+
+  test('two agents in one process keep separate registries', async () => {
+    const a = new AgentMetrics('1');
+    const b = new AgentMetrics('2');
+    expect(await a.registry.metrics()).toContain('version="1"');
+    expect(await b.registry.metrics()).not.toContain('version="1"');
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, test } from '@jest/globals';
+import { runCheck, type RunOptions } from '../../../src/engine/runner.js';
+import { exitCodeOf, worst } from '../../../src/engine/states.js';
+import { silentLogger } from '../../../src/logger.js';
+import type { Check, CycleSnapshot } from '../../../src/types.js';
+
+const snapshot: CycleSnapshot = { processes: async () => [], sockets: async () => [] };
+const options = (timeoutMs = 200): RunOptions => ({ snapshot, now: Date.now, log: silentLogger, timeoutMs, memoryFor: () => new Map() });
+const check = (run: Check['run'], extra: Partial<Check> = {}): Check => ({ name: 'probe', run, ...extra });
+
+describe('runCheck', () => {
+  test('passes a result through with its values and timing', async () => {
+    const outcome = await runCheck(check(async () => ({ state: 'warning', message: 'slow', values: { response_seconds: 2.5 } })), options());
+    expect(outcome).toMatchObject({ name: 'probe', state: 'warning', message: 'slow', values: { response_seconds: 2.5 } });
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test('a check that never settles becomes unknown and its signal is aborted', async () => {
+    let aborted = false;
+    const hang = check((ctx) => new Promise(() => ctx.signal.addEventListener('abort', () => (aborted = true))));
+    const outcome = await runCheck(hang, options(50));
+    expect(outcome.state).toBe('unknown');
+    expect(outcome.message).toBe('check did not finish within 50ms (timeout)');
+    expect(aborted).toBe(true);
+  });
+
+  test('a per-check timeout overrides the module timeout', async () => {
+    const outcome = await runCheck(check(() => new Promise(() => {}), { timeoutMs: 20 }), options(5000));
+    expect(outcome.message).toBe('check did not finish within 20ms (timeout)');
+  });
+
+  test('a check that throws synchronously or rejects becomes unknown with the error', async () => {
+    const sync = await runCheck(check(() => { throw new Error('boom\nsecond line'); }), options());
+    expect(sync).toMatchObject({ state: 'unknown', message: 'check failed: boom' });
+    const rejected = await runCheck(check(async () => Promise.reject(new TypeError('bad'))), options());
+    expect(rejected).toMatchObject({ state: 'unknown', message: 'check failed: bad' });
+  });
+
+  test('a malformed result becomes unknown', async () => {
+    const outcome = await runCheck(check(async () => ({ state: 'great', message: 1 }) as never), options());
+    expect(outcome).toMatchObject({ state: 'unknown', message: 'check returned no valid result' });
+  });
+
+  test('memory survives between runs of the same check', async () => {
+    const memory = new Map<string, unknown>();
+    const counting = check(async (ctx) => {
+      const runs = ((ctx.memory.get('runs') as number | undefined) ?? 0) + 1;
+      ctx.memory.set('runs', runs);
+      return { state: 'ok', message: `run ${runs}` };
+    });
+    await runCheck(counting, { ...options(), memoryFor: () => memory });
+    expect((await runCheck(counting, { ...options(), memoryFor: () => memory })).message).toBe('run 2');
+  });
+});
+
+describe('states', () => {
+  test('critical outranks unknown, which outranks warning; disabled counts least', () => {
+    expect(worst(['ok', 'warning', 'unknown', 'critical'])).toBe('critical');
+    expect(worst(['ok', 'unknown', 'warning'])).toBe('unknown');
+    expect(worst(['disabled', 'ok'])).toBe('ok');
+    expect(worst([])).toBe('ok');
+  });
+
+  test('exit codes follow the Nagios convention', () => {
+    expect(['ok', 'warning', 'critical', 'unknown', 'disabled'].map((state) => exitCodeOf(state as never))).toEqual([0, 1, 2, 3, 0]);
+  });
+});
