@@ -25,7 +25,7 @@ export const syslogd: ProbePlugin = {
     // Modules send to TRACE_ADDR; a non-local TRACE_ADDR host means syslogd listens on a routable address.
     const addresses = trace && !isLoopback(trace.host) && trace.host !== 'localhost' ? 'any' : 'loopback-or-any';
     return [
-      processCheck({ module: 'syslogd', instance: 'default' }),
+      processCheck({ module: 'syslogd' }),
       socketCheck({ proto: 'udp', port, name: 'udp_port', addresses }),
     ];
   },

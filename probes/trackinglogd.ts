@@ -24,8 +24,8 @@ export const trackinglogd: ProbePlugin = {
     const warnAfterMs = parseDuration(config.growthWarning as string) as number;
     const criticalAfterMs = Math.max(warnAfterMs, parseDuration(config.growthCritical as string) as number);
     return [
-      processCheck({ module: 'trackinglogd', instance: 'default' }),
-      ...(install.redirLogDirs ?? []).map(({ instance, dir }) =>
+      processCheck({ module: 'trackinglogd' }),
+      ...install.redirLogDirs.map(({ instance, dir }) =>
         fileGrowthCheck({ name: `redir_log_${labelSafe(instance)}`, dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }),
       ),
     ];

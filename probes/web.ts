@@ -36,7 +36,8 @@ export const web: ProbePlugin = {
     const base = ((config.baseUrl as string | undefined) ?? `http://127.0.0.1:${httpPort}`).replace(/\/+$/, '');
     const slowMs = parseDuration(config.slowResponse as string);
     return [
-      processCheck({ module: 'web', instance: 'default' }),
+      // One web per machine: any `nlserver web` counts, whatever -instance flag it carries.
+      processCheck({ module: 'web' }),
       socketCheck({ proto: 'tcp', port: httpPort, name: 'http_port', addresses: 'any' }),
       // Tomcat's control port accepts a shutdown command: only ever look at the socket table.
       socketCheck({ proto: 'tcp', port: controlPort, name: 'control_port', addresses: 'any' }),

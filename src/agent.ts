@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentConfig } from './config/schema.js';
-import { discoverInstall, listRedirLogDirs } from './discovery/index.js';
+import { discoverInstall } from './discovery/index.js';
 import { buildPlan, type Row } from './engine/plan.js';
 import { runCheck } from './engine/runner.js';
 import { StatusStore } from './engine/store.js';
@@ -18,12 +18,14 @@ export interface AgentOptions {
   now?: () => number;
   /** How often the Campaign install is read again (new instances, enabled modules, new redir dirs). */
   rediscoverMs?: number;
+  /** Where process and socket tables come from; /proc by default. */
+  snapshotFactory?: () => CycleSnapshot;
 }
 
 export const AGENT_VERSION: string = (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
-// Probes that fire within the same second see the same process and socket tables.
-const SNAPSHOT_REUSE_MS = 1000;
+// Schedules that fire on the same tick (within a few ms) see the same process and socket tables.
+const SNAPSHOT_REUSE_MS = 250;
 
 /**
  * The engine's core: knows what to run (the plan from discovery and config) and runs it, keeping the
@@ -103,7 +105,6 @@ export class Agent {
   private async discoverAndPlan(): Promise<void> {
     const { campaign } = this.options.config;
     const install = await discoverInstall({ installDir: campaign.installDir, instances: campaign.instances });
-    install.redirLogDirs = install.found ? await listRedirLogDirs(install.varDir) : [];
     this.logInstallChanges(install);
     this.install = install;
     this.discoveredAt = this.now();
@@ -119,14 +120,14 @@ export class Agent {
     if (!before || before.problems.join('\n') !== problems) {
       for (const problem of install.problems) this.log.warn({ installDir: install.installDir }, problem);
     }
-    if (!before || before.instances.join(',') !== install.instances.join(',')) {
-      this.log.info({ installDir: install.installDir, found: install.found, instances: install.instances }, 'Campaign install discovered');
+    if (install.found && (!before?.found || before.instances.join(',') !== install.instances.join(','))) {
+      this.log.info({ installDir: install.installDir, instances: install.instances }, 'Campaign install discovered');
     }
   }
 
   private cycleSnapshot(): CycleSnapshot {
     const now = this.now();
-    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) this.snapshot = { at: now, value: createCycleSnapshot() };
+    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) this.snapshot = { at: now, value: (this.options.snapshotFactory ?? createCycleSnapshot)() };
     return this.snapshot.value;
   }
 

@@ -1,6 +1,6 @@
 import type { RowStatus } from './engine/store.js';
 import { worst } from './engine/states.js';
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from './checks/format.js';
 import type { State } from './types.js';
 
 export interface AgentInfo {

@@ -99,8 +99,8 @@ export interface Install {
   moduleAttributes(module: string, instance?: string): Attributes;
   /** autoStart="true" after merging as above. */
   autoStart(module: string, instance?: string): boolean;
-  /** `<varDir>/<instance>/redir/log` directories that exist (redirection servers only); filled by the engine. */
-  redirLogDirs?: { instance: string; dir: string }[];
+  /** `<varDir>/<instance>/redir/log` directories that exist (tracking logs: redirection servers only). */
+  redirLogDirs: { instance: string; dir: string }[];
 }
 
 /** Where a plugin instance runs: per machine (instance `default`) or per Campaign instance. */

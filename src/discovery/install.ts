@@ -102,6 +102,7 @@ function notFound(installDir: string, problem: string, instances: string[], prob
     problems: [problem, ...problems],
     varDir: path.join(installDir, 'var'),
     instances,
+    redirLogDirs: [],
     layers: { server: undefined, byDefault: undefined, byInstance: new Map() },
   });
 }
@@ -119,6 +120,7 @@ function makeInstall(d: {
   varDir: string;
   instances: string[];
   traceAddr?: { host: string; port: number };
+  redirLogDirs: { instance: string; dir: string }[];
   layers: Layers;
 }): Install {
   const { layers } = d;
@@ -140,6 +142,7 @@ function makeInstall(d: {
     problems: d.problems,
     varDir: d.varDir,
     instances: d.instances,
+    redirLogDirs: d.redirLogDirs,
     moduleAttributes,
     autoStart: (module: string, instance?: string): boolean =>
       (moduleAttributes(module, instance).autoStart ?? '').trim().toLowerCase() === 'true',
@@ -258,6 +261,7 @@ export async function discoverInstall(opts: DiscoverOptions): Promise<Install> {
     varDir,
     instances,
     traceAddr,
+    redirLogDirs: await listRedirLogDirs(varDir),
     layers: {
       server,
       byDefault,

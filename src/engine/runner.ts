@@ -1,5 +1,5 @@
 import type { Check, CheckContext, CheckResult, CheckState, CycleSnapshot, Logger } from '../types.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../checks/format.js';
 
 export interface CheckOutcome {
   name: string;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
 import { ConfigError, EMBEDDED_CONFIG, loadConfig, parseConfig } from '../../../src/config/load.js';
-import { formatDuration, parseDuration } from '../../../src/config/duration.js';
+import { parseDuration } from '../../../src/config/duration.js';
 
 const FILE = '/etc/campaign-health/agent.yaml';
 
@@ -102,10 +102,4 @@ describe('durations', () => {
   ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   test.each(['', '10', 's', '1.5s', '-1s', '10 s', '1w'])('%j is not a duration', (text) => expect(parseDuration(text)).toBeUndefined());
-
-  test('formats for people', () => {
-    expect(formatDuration(250)).toBe('250ms');
-    expect(formatDuration(45_000)).toBe('45s');
-    expect(formatDuration(3_723_000)).toBe('1h 2m');
-  });
 });

@@ -1,11 +1,14 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
 import { projectRoot } from '../../../src/paths.js';
 
-// The source table ships beside the repository (../shared/); hints must stay verbatim to it.
-const TABLE = path.join(projectRoot(), '..', 'shared', 'modules-and-frequent-issues.md');
+// Adobe's table (help/production/using/modules-and-frequent-issues.md), committed as a fixture;
+// hints must stay verbatim to it.
+const TABLE = path.join(projectRoot(), 'test', 'fixtures', 'modules-and-frequent-issues.md');
+// The team's shared copy, beside the repository where it exists (developer machines, CI).
+const SHARED_TABLE = path.join(projectRoot(), '..', 'shared', 'modules-and-frequent-issues.md');
 
 function tableRows(): Map<string, { scope: string; hint: string }> {
   const html = readFileSync(TABLE, 'utf8');
@@ -30,6 +33,11 @@ describe('probe plugins', () => {
 
   test('the table was read', () => {
     expect(table.size).toBe(11);
+  });
+
+  test('the fixture is the shared copy of the table, where that copy exists', () => {
+    const shared = existsSync(SHARED_TABLE) ? readFileSync(SHARED_TABLE, 'utf8') : readFileSync(TABLE, 'utf8');
+    expect(readFileSync(TABLE, 'utf8')).toBe(shared);
   });
 
   test.each(plugins.map((plugin) => [plugin.module, plugin] as const))('%s carries its scope and hint verbatim', (module, plugin) => {
