@@ -44,7 +44,7 @@ export class Agent {
   private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly rediscoverMs: number;
 
-  constructor(private readonly options: AgentOptions) {
+  constructor(private options: AgentOptions) {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     this.rediscoverMs = options.rediscoverMs ?? 60_000;
@@ -52,6 +52,13 @@ export class Agent {
 
   get config(): AgentConfig {
     return this.options.config;
+  }
+
+  /** Swaps in a validated config (SIGHUP) and re-plans; results of rows that remain are kept. */
+  async reconfigure(config: AgentConfig): Promise<void> {
+    this.options.config = config;
+    this.discoveredAt = -Infinity;
+    await this.refresh();
   }
 
   get log(): Logger {

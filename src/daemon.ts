@@ -29,6 +29,21 @@ export async function runDaemon(configFile: string): Promise<number> {
   log.info({ version: AGENT_VERSION, config: configFile, listen: `${server.address.host}:${server.address.port}` }, 'campaign-health-agent started');
   await scheduler.start();
 
+  // SIGHUP re-reads the config file; a config that does not validate is refused and the old one stays.
+  process.on('SIGHUP', () => {
+    loadConfig(plugins, configFile)
+      .then(async ({ config: next }) => {
+        if (next.listen !== agent.config.listen) log.warn({ listen: next.listen }, 'listen changed: takes effect at the next restart');
+        await agent.reconfigure(next);
+        scheduler.syncGroups();
+        log.info({ config: configFile }, 'config reloaded');
+      })
+      .catch((error: unknown) => {
+        const problems = error instanceof ConfigError ? error.problems : [String(error)];
+        log.error({ config: configFile, problems }, 'config reload refused: keeping the running config');
+      });
+  });
+
   return new Promise<number>((resolve) => {
     const stop = async (signal: string) => {
       log.info({ signal }, 'stopping');

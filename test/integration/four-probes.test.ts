@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { SimulatedHost } from '../sim/host.js';
-import { check, Daemon, row, runCli, type StatusDoc } from './helpers.js';
+import { check, Daemon, row, runCli, waitFor, type StatusDoc } from './helpers.js';
 
 // One simulated Campaign host (instance prod) for the whole file; each test breaks one thing and
 // repairs it, so the order of tests does not matter.
@@ -207,6 +207,8 @@ describe('the daemon over HTTP', () => {
     expect(metrics.body).toMatch(/campaign_http_response_time_seconds\{module="web",instance="default",check="r_test"\} [0-9.e-]+/);
     expect(metrics.body).toContain('campaign_module_remediation_info{module="watchdog",scope="Startup and monitoring instance",hint="Check this module if no processes start."} 1');
     expect((await daemon.get('/healthz')).status).toBe(200);
+    // The simulated conf files carry database passwords (SIMSECRET...): nothing may expose them.
+    for (const pathname of ['/metrics', '/status', '/status?format=text']) expect((await daemon.get(pathname)).body).not.toContain('SIMSECRET');
   });
 
   test('a killed module turns red within a cycle and back to green when restarted', async () => {
@@ -243,6 +245,24 @@ describe('the daemon over HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect([...seen]).toEqual(['ok']);
+  });
+
+  test('SIGHUP reloads the config; an invalid one is refused and the old one keeps running', async () => {
+    const original = await readFile(fastConfig, 'utf8');
+    try {
+      await writeFile(fastConfig, YAML.stringify({ ...YAML.parse(original), modules: { web: { enabled: false } } }));
+      daemon.signal('SIGHUP');
+      await daemon.statusWhen((doc) => row(doc, 'web').state === 'disabled');
+      await writeFile(fastConfig, `${original}\nbogus: 1\n`);
+      daemon.signal('SIGHUP');
+      await waitFor(() => daemon.output().includes('config reload refused'), 5_000, () => daemon.output());
+      expect(daemon.output()).toContain(`${fastConfig}: bogus: unknown key`);
+      expect(row(await daemon.status(), 'web').state).toBe('disabled');
+    } finally {
+      await writeFile(fastConfig, original);
+      daemon.signal('SIGHUP');
+      await daemon.statusWhen((doc) => row(doc, 'web').state === 'ok');
+    }
   });
 
   test('other methods and paths are refused', async () => {

@@ -70,6 +70,10 @@ export class Daemon {
     return last!;
   }
 
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   async stop(): Promise<number | undefined> {
     this.child.kill('SIGTERM');
     const result = await this.child;
