@@ -113,16 +113,13 @@ interface Layers {
   byInstance: Map<string, Layer | undefined>;
 }
 
-function makeInstall(d: {
-  installDir: string;
-  found: boolean;
-  problems: string[];
-  varDir: string;
-  instances: string[];
-  traceAddr?: { host: string; port: number };
-  redirLogDirs: { instance: string; dir: string }[];
+/** What discovery found, before the accessors that merge the layers are added. */
+type InstallData = Omit<Install, 'moduleAttributes' | 'autoStart' | 'traceAddr'> & {
+  traceAddr?: Install['traceAddr'];
   layers: Layers;
-}): Install {
+};
+
+function makeInstall(d: InstallData): Install {
   const { layers } = d;
   const moduleAttributes = (module: string, instance?: string): Attributes => {
     const merged = new Map<string, string>();

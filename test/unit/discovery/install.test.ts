@@ -6,6 +6,7 @@ import path from 'node:path';
 import { discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
 import { KNOWN_MODULES } from '../../../src/discovery/serverConfXml.js';
 import type { Install } from '../../../src/types.js';
+import { CONFIG_DEFAULT } from '../../fixtures/campaign-conf.js';
 
 const SERVER_CONF = `<?xml version='1.0'?>
 <serverconf>
@@ -26,17 +27,6 @@ const SERVER_CONF = `<?xml version='1.0'?>
 </serverconf>
 `;
 
-const CONFIG_DEFAULT = `<?xml version='1.0'?>
-<serverconf>
-  <shared>
-    <dataStore hosts="*">
-      <dataSource name="default"/>
-    </dataStore>
-  </shared>
-  <web args="-tomcat" autoStart="true"/>
-  <trackinglogd autoStart="true"/>
-</serverconf>
-`;
 
 const configInstance = (modules: string, password = 'SECRET-DB-PASSWORD'): string => `<?xml version='1.0'?>
 <serverconf>

@@ -1,17 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseConfXml } from '../../../src/discovery/serverConfXml.js';
+import { CONFIG_DEFAULT } from '../../fixtures/campaign-conf.js';
 
-const CONFIG_DEFAULT = `<?xml version='1.0'?>
-<serverconf>
-  <shared>
-    <dataStore hosts="*">
-      <dataSource name="default"/>
-    </dataStore>
-  </shared>
-  <web args="-tomcat" autoStart="true"/>
-  <trackinglogd autoStart="true"/>
-</serverconf>
-`;
 
 const CONFIG_PROD = `<?xml version='1.0'?>
 <serverconf>
