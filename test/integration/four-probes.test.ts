@@ -113,6 +113,18 @@ describe('check when a module breaks', () => {
     }
   });
 
+  test('Tomcat control port closed while web runs: control_port critical, the rest ok', async () => {
+    await sim.setControl({ tomcatControlPort: 'closed' });
+    try {
+      const { doc } = await checkJson('--module', 'web');
+      expect(row(doc, 'web').state).toBe('critical');
+      expect(check(doc, 'web', 'control_port').message).toContain(`no TCP listener on port ${sim.ports.control}`);
+      for (const name of ['process', 'http_port', 'r_test', 'soap']) expect(check(doc, 'web', name).state).toBe('ok');
+    } finally {
+      await sim.setControl({ tomcatControlPort: 'open' });
+    }
+  });
+
   test.each([
     ['ko', /status='KO'/],
     ['http500', /500/],

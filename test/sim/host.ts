@@ -66,6 +66,8 @@ export interface SimControl {
   ping: 'ok' | 'error' | 'http500' | 'hang';
   /** Delay before every HTTP answer (slow server). */
   httpDelayMs: number;
+  /** web's Tomcat control (shutdown) port: 'closed' keeps web running with the port closed. */
+  tomcatControlPort: 'open' | 'closed';
   /** trackinglogd appends lines ('grow') or stays alive without writing ('stall'). */
   tracking: 'grow' | 'stall';
   /** Move syslogd's UDP socket to another port ("bound on the wrong port"); unset = ports.syslog. */
@@ -312,6 +314,10 @@ export class SimulatedHost {
     this.control = next as unknown as SimControl;
     lib.writeJsonAtomic(this.controlPath, this.control);
     const waits: Array<[string, () => boolean]> = [];
+    if ('tomcatControlPort' in patch && this.pid('web') !== undefined) {
+      const closed = this.control.tomcatControlPort === 'closed';
+      waits.push([`Tomcat control port ${closed ? 'closed' : 'open'}`, () => lib.portBound('tcp', this.ports.control) !== closed]);
+    }
     if ('syslogdBindPort' in patch && this.pid('syslogd') !== undefined) {
       const port = this.control.syslogdBindPort ?? this.ports.syslog;
       waits.push([`syslogd bound on UDP ${port}`, () => lib.portBound('udp', port)]);

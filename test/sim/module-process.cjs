@@ -189,13 +189,33 @@ async function startWeb(root, sim, log, cleanups) {
     });
   });
   await listen(server, sim.ports.http);
-  // Tomcat's shutdown port: accepts and closes, never answers anything.
-  const shutdownPort = net.createServer((socket) => socket.destroy());
-  await listen(shutdownPort, sim.ports.control);
+  // Tomcat's shutdown port: accepts and closes, never answers anything. Control can close it while
+  // the process lives on ("port closed").
+  let shutdownPort;
+  let busy = false;
+  const syncShutdownPort = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const wanted = lib.readControl(root).tomcatControlPort !== 'closed';
+      if (wanted && !shutdownPort) {
+        shutdownPort = net.createServer((socket) => socket.destroy());
+        await listen(shutdownPort, sim.ports.control);
+      } else if (!wanted && shutdownPort) {
+        await new Promise((resolve) => shutdownPort.close(resolve));
+        shutdownPort = undefined;
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  await syncShutdownPort();
+  const timer = setInterval(() => void syncShutdownPort().catch(() => {}), 100);
   cleanups.push(() => {
+    clearInterval(timer);
     server.closeAllConnections();
     server.close();
-    shutdownPort.close();
+    shutdownPort?.close();
   });
   log('info', 'Tomcat started');
   log('info', 'Server started');

@@ -27,6 +27,7 @@ const DEFAULT_CONTROL = Object.freeze({
   soap: 'fault',
   ping: 'ok',
   httpDelayMs: 0,
+  tomcatControlPort: 'open',
   tracking: 'grow',
   mtaChildren: 0,
   pdumpUnit: 'MB',
@@ -246,7 +247,7 @@ function expectedSockets(sim, control, module, instance) {
     case 'web':
       return [
         { proto: 'tcp', port: sim.ports.http },
-        { proto: 'tcp', port: sim.ports.control },
+        ...(control.tomcatControlPort === 'closed' ? [] : [{ proto: 'tcp', port: sim.ports.control }]),
       ];
     case 'syslogd':
       return [{ proto: 'udp', port: control.syslogdBindPort ?? sim.ports.syslog }];
