@@ -73,6 +73,11 @@ export class Agent {
     return this.install;
   }
 
+  /** Plans once if nothing was planned yet. */
+  async ensurePlanned(): Promise<void> {
+    if (this.discoveredAt === -Infinity) await this.refresh();
+  }
+
   /** Reads the Campaign install again and recomputes the plan; concurrent callers share one read. */
   refresh(): Promise<void> {
     this.refreshing ??= this.discoverAndPlan().finally(() => {

@@ -19,6 +19,8 @@ export async function runDaemon(configFile: string): Promise<number> {
   const log = createLogger(config.logLevel);
   const agent = new Agent({ config, plugins, log });
   const scheduler = new Scheduler(agent, log);
+  // Plan before listening, so /status never answers with an empty table.
+  await agent.ensurePlanned();
   let server;
   try {
     server = await startServer(agent, scheduler, config.listen);

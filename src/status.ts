@@ -30,7 +30,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now: number): StatusDocument {
   return {
-    state: worst(rows.map((row) => row.state)),
+    // No rows yet means the agent has not planned anything: nothing is known.
+    state: worst(rows.map((row) => row.state), 'unknown'),
     generatedAt: iso(now),
     agent: { version: agent.version, startedAt: iso(agent.startedAt) },
     modules: rows.map((row) => ({
@@ -62,7 +63,7 @@ export function statusText(rows: readonly RowStatus[], now: number): string {
   const widths = header.slice(0, 4).map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]): string =>
     cells.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ').trimEnd();
-  const out = [`overall: ${worst(rows.map((row) => row.state)).toUpperCase()}`, '', format(header)];
+  const out = [`overall: ${worst(rows.map((row) => row.state), 'unknown').toUpperCase()}`, '', format(header)];
   rows.forEach((row, index) => {
     out.push(format(lines[index]!));
     if (FAILING.has(row.state)) out.push(`${' '.repeat(widths[0]! + 2)}hint: ${row.remediation}`);

@@ -21,21 +21,25 @@ export class Scheduler {
   private groups = new Map<string, Group>();
   private startedAt = 0;
   private running = false;
+  /** Until the first cycle of every schedule is done, the agent has nothing true to say. */
+  private started = false;
 
   constructor(private readonly agent: Agent, private readonly log: Logger) {}
 
   async start(): Promise<void> {
     this.running = true;
     this.startedAt = this.agent.now();
-    await this.agent.refresh();
+    await this.agent.ensurePlanned();
     this.syncGroups();
     // Operators want an answer at once, not at the next tick.
     await Promise.all([...this.groups.values()].map((group) => this.fire(group)));
+    this.started = true;
   }
 
   /** Stops scheduling, then waits (bounded) for cycles already running. */
   async stop(waitMs = 4000): Promise<void> {
     this.running = false;
+    this.started = false;
     const running: Promise<void>[] = [];
     for (const group of this.groups.values()) {
       await group.task.destroy();
@@ -51,7 +55,7 @@ export class Scheduler {
 
   /** True while every schedule completed a cycle recently enough; what /healthz reports. */
   fresh(now = this.agent.now()): boolean {
-    if (!this.running) return false;
+    if (!this.running || !this.started) return false;
     const timeoutMs = Math.max(0, ...this.agent.rows().map((row) => row.timeoutMs));
     for (const group of this.groups.values()) {
       const last = group.lastCompleted ?? this.startedAt;

@@ -63,6 +63,11 @@ describe('status rendering', () => {
     });
   });
 
+  test('before anything is planned the overall state is unknown, not ok', () => {
+    expect(statusDocument([], { version: '1', startedAt: 0 }, 0).state).toBe('unknown');
+    expect(statusText([], 0)).toContain('overall: UNKNOWN');
+  });
+
   test('the text table shows the hint under failing rows only', () => {
     const store = new StatusStore();
     store.sync([row()], 0);
