@@ -5,6 +5,7 @@ import { plugins } from '../probes/index.js';
 import { Agent, AGENT_VERSION } from './agent.js';
 import { ConfigError, EMBEDDED_CONFIG, loadConfig } from './config/load.js';
 import { runDaemon } from './daemon.js';
+import { scheduleOf } from './engine/plan.js';
 import { exitCodeOf, worst } from './engine/states.js';
 import { createLogger } from './logger.js';
 import { statusDocument, statusText } from './status.js';
@@ -43,8 +44,8 @@ program
     const agent = new Agent({ config, plugins, log });
     await agent.refresh();
     const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
-    await agent.runCycle(new Set(selected.map((row) => row.key)));
     const keys = new Set(selected.map((row) => row.key));
+    await agent.runCycle(keys);
     const rows = agent.store.all().filter((row) => keys.has(row.key));
     const now = agent.now();
     process.stdout.write(
@@ -99,7 +100,7 @@ program
     const install = agent.currentInstall()!;
     for (const plugin of plugins) {
       const moduleConfig = config.modules[plugin.module]!;
-      const schedule = moduleConfig.schedule ?? config.defaults.schedule ?? plugin.defaultSchedule;
+      const schedule = scheduleOf(plugin, config);
       const instance = plugin.runsOn === 'machine' ? 'default' : (install.instances[0] ?? '<instance>');
       let checks: string;
       try {

@@ -32,6 +32,11 @@ export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, 
   return rows;
 }
 
+/** Precedence: `modules.<name>.schedule`, then `defaults.schedule`, then the plugin's own. */
+export function scheduleOf(plugin: ProbePlugin, config: AgentConfig): string {
+  return config.modules[plugin.module]?.schedule ?? config.defaults.schedule ?? plugin.defaultSchedule;
+}
+
 function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, install: Install): Row {
   const moduleConfig = config.modules[plugin.module] ?? { enabled: 'auto' };
   const row: Row = {
@@ -41,7 +46,7 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
     plugin,
     enabled: true,
     note: '',
-    schedule: moduleConfig.schedule ?? config.defaults.schedule ?? plugin.defaultSchedule,
+    schedule: scheduleOf(plugin, config),
     timeoutMs: parseDuration(moduleConfig.timeout ?? config.defaults.timeout) as number,
     checks: [],
   };
