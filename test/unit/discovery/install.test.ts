@@ -6,7 +6,7 @@ import path from 'node:path';
 import { discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
 import { KNOWN_MODULES } from '../../../src/discovery/serverConfXml.js';
 import type { Install } from '../../../src/types.js';
-import { CONFIG_DEFAULT } from '../../fixtures/campaign-conf.js';
+import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
 
 const SERVER_CONF = `<?xml version='1.0'?>
 <serverconf>
@@ -28,18 +28,6 @@ const SERVER_CONF = `<?xml version='1.0'?>
 `;
 
 
-const configInstance = (modules: string, password = 'SECRET-DB-PASSWORD'): string => `<?xml version='1.0'?>
-<serverconf>
-  <shared>
-    <dataStore hosts="console.example.com*">
-      <dataSource name="default">
-        <dbcnx encrypted="1" login="neolane:prod" password="${password}" provider="PostgreSQL" server="db"/>
-      </dataSource>
-    </dataStore>
-  </shared>
-  ${modules}
-</serverconf>
-`;
 
 const CONFIG_PROD = configInstance(
   '<mta autoStart="true" statServerAddress="localhost"/><wfserver autoStart="true"/><inMail autoStart="true"/><stat autoStart="true"/>',

@@ -1,23 +1,15 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseConfXml } from '../../../src/discovery/serverConfXml.js';
-import { CONFIG_DEFAULT } from '../../fixtures/campaign-conf.js';
+import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
 
 
-const CONFIG_PROD = `<?xml version='1.0'?>
-<serverconf>
-  <shared>
-    <dataStore hosts="console.example.com*">
-      <dataSource name="default">
-        <dbcnx encrypted="1" login="neolane:prod" password="SECRET-DB-PW" provider="PostgreSQL" server="db"/>
-      </dataSource>
-    </dataStore>
-  </shared>
-  <mta autoStart="true" statServerAddress="localhost"/>
+const CONFIG_PROD = configInstance(
+  `<mta autoStart="true" statServerAddress="localhost"/>
   <wfserver autoStart="true"/>
   <inMail autoStart="true"/>
-  <stat autoStart="true"/>
-</serverconf>
-`;
+  <stat autoStart="true"/>`,
+  'SECRET-DB-PW',
+);
 
 describe('parseConfXml', () => {
   test('config-default.xml: module nodes and their attributes, nothing from <shared>', () => {
