@@ -208,3 +208,121 @@ describe('SimulatedHost', () => {
     expect(existsSync(root)).toBe(false);
   });
 });
+
+describe('SimulatedHost SOAP sessions', () => {
+  const OPERATOR = { login: 'monitoring', password: 'sim-Secret-1' };
+  const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
+  let sim: SimulatedHost;
+  let router: string;
+
+  const post = async (action: string, body: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(router, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8', SOAPAction: action, ...headers },
+      body: `<s:Envelope xmlns:s="${SOAP_ENV}"><s:Body>${body}</s:Body></s:Envelope>`,
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  const logon = (login: string, password: string) =>
+    post('xtk:session#Logon', `<Logon xmlns="urn:xtk:session"><sessiontoken/><strLogin>${login}</strLogin><strPassword>${password}</strPassword><elemParameters/></Logon>`);
+  const tokens = (text: string) => ({
+    session: /<pstrSessionToken[^>]*>([^<]+)</.exec(text)?.[1] ?? '',
+    security: /<pstrSecurityToken[^>]*>([^<]+)</.exec(text)?.[1] ?? '',
+  });
+  const query = (where: string, headers: Record<string, string>, sessionParameter = '') =>
+    post(
+      'xtk:queryDef#ExecuteQuery',
+      `<ExecuteQuery xmlns="urn:xtk:queryDef"><sessiontoken>${sessionParameter}</sessiontoken><entity><queryDef schema="xtk:workflow" operation="select">` +
+        `<select><node expr="@internalName"/><node expr="@failed"/></select><where><condition expr="${where}"/></where></queryDef></entity></ExecuteQuery>`,
+      headers,
+    );
+  const withSession = (t: { session: string; security: string }) => ({ cookie: `__sessiontoken=${t.session}`, 'x-security-token': t.security });
+  const EXPIRED = 'XSV-350008 Session has expired or is invalid. Please reconnect.';
+
+  beforeAll(async () => {
+    sim = await SimulatedHost.start({
+      machineModules: { watchdog: false, syslogd: false, trackinglogd: false },
+      instanceModules: { mta: false, wfserver: false, inMail: false, stat: false },
+    });
+    router = `http://127.0.0.1:${sim.ports.http}/nl/jsp/soaprouter.jsp`;
+    await sim.setControl({
+      soap: 'envelope',
+      soapOperator: OPERATOR,
+      soapWorkflows: [
+        { internalName: 'tracking', label: 'Tracking', state: 0, failed: 0 },
+        { internalName: 'cleanup', label: 'Cleanup', state: 13, failed: 1 },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  test('wrong credentials: HTTP 500 and an XSV-350022 Fault naming the login', async () => {
+    const { status, text } = await logon('monitoring', 'wrong');
+    expect(status).toBe(500);
+    expect(text).toContain('<faultcode>SOAP-ENV:Client</faultcode>');
+    expect(text).toContain("XSV-350022 Unable to log on as 'monitoring': incorrect login or password.");
+  });
+
+  test('a session from Logon opens ExecuteQuery, filtered by the condition, with the selected attributes only', async () => {
+    const { status, text } = await logon(OPERATOR.login, OPERATOR.password);
+    expect(status).toBe(200);
+    const t = tokens(text);
+    expect(t.session).toMatch(/^___[0-9a-f-]{36}$/);
+    const failed = await query('@failed = 1', withSession(t));
+    expect(failed.status).toBe(200);
+    expect(failed.text).toContain('<workflow-collection><workflow internalName="cleanup" failed="1"/></workflow-collection>');
+    expect((await query("@internalName = 'tracking'", withSession(t))).text).toContain('<workflow internalName="tracking" failed="0"/>');
+    // The first parameter carries the session as well.
+    expect((await query('@failed = 1', {}, t.session)).status).toBe(200);
+  });
+
+  test('no session, a cookie without its security token, or a made-up token: the XSV-350008 Fault', async () => {
+    const t = tokens((await logon(OPERATOR.login, OPERATOR.password)).text);
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { cookie: `__sessiontoken=${t.session}` },
+      withSession({ ...t, session: '___00000000-0000-0000-0000-000000000000' }),
+    ];
+    for (const headers of attempts) {
+      const { status, text } = await query('@failed = 1', headers);
+      expect(status).toBe(500);
+      expect(text).toContain(EXPIRED);
+    }
+  });
+
+  test('bumping soapExpireSessions or a lifetime of 0 ms expires sessions; a new Logon works again', async () => {
+    const before = tokens((await logon(OPERATOR.login, OPERATOR.password)).text);
+    await sim.setControl({ soapExpireSessions: sim.getControl().soapExpireSessions + 1 });
+    expect((await query('@failed = 1', withSession(before))).text).toContain(EXPIRED);
+    const after = tokens((await logon(OPERATOR.login, OPERATOR.password)).text);
+    expect((await query('@failed = 1', withSession(after))).status).toBe(200);
+    await sim.setControl({ soapSessionTtlMs: 0 });
+    try {
+      expect((await query('@failed = 1', withSession(after))).text).toContain(EXPIRED);
+    } finally {
+      await sim.setControl({ soapSessionTtlMs: undefined });
+    }
+  });
+
+  test('an unsupported condition is a Fault, never silently ignored', async () => {
+    const t = tokens((await logon(OPERATOR.login, OPERATOR.password)).text);
+    const { status, text } = await query('@state &gt; 1', withSession(t));
+    expect(status).toBe(500);
+    expect(text).toContain('Simulated host: unsupported where condition');
+  });
+
+  test('without soapOperator any Logon succeeds and queries need no session', async () => {
+    await sim.setControl({ soapOperator: undefined });
+    try {
+      expect((await logon('anyone', 'anything')).status).toBe(200);
+      const { status, text } = await query('@failed = 1', {});
+      expect(status).toBe(200);
+      expect(text).toContain('internalName="cleanup"');
+    } finally {
+      await sim.setControl({ soapOperator: OPERATOR });
+    }
+  });
+});

@@ -85,8 +85,24 @@ export interface SimControl {
   silentModules: string[];
   /** Tasks whose log lines are written at level `error`. */
   errorModules: string[];
-  /** Rows answered to a SOAP ExecuteQuery on xtk:workflow when soap = 'envelope'. */
+  /**
+   * Rows answered to a SOAP ExecuteQuery on xtk:workflow when soap = 'envelope', one attribute per key
+   * (`{ internalName: 'tracking', label: 'Tracking', state: 0, failed: 0, lastStart: '2026-11-25 10:00:00.000Z' }`).
+   * The query's `<condition expr>` (`@field = 'text'` or `@field = number`, AND-ed) filters them, its
+   * `<select>` nodes pick the attributes; any other condition answers a Fault.
+   */
   soapWorkflows: Array<Record<string, string | number>>;
+  /**
+   * With soap = 'envelope': Logon needs these credentials (else HTTP 500 + Fault XSV-350022) and every
+   * other call needs a session from a Logon, by `__sessiontoken` cookie plus a matching
+   * `X-Security-Token`, or by the sessiontoken parameter (else the XSV-350008 "Session has expired or
+   * is invalid" Fault). Unset: any Logon succeeds and calls need no session.
+   */
+  soapOperator?: { login: string; password: string };
+  /** Sessions expire this long after their Logon (with soapOperator; 0 = at once); unset = never. */
+  soapSessionTtlMs?: number;
+  /** Bump it to expire every session issued before (with soapOperator). */
+  soapExpireSessions: number;
 }
 
 export interface SimTask {

@@ -315,42 +315,142 @@ function soap(control, req, body, res) {
   const xml = 'text/xml;charset=utf-8';
   if (variant === 'html') return send(res, 500, 'text/html;charset=utf-8', tomcatError(500, 'Internal Server Error'));
   if (variant === 'garbage') return send(res, 200, 'text/plain', `${crypto.randomBytes(24).toString('base64')} <<< not xml >>> ${Date.now()}\n`);
-  if (variant === 'envelope') return send(res, 200, xml, ENVELOPE_OPEN + soapResponse(control, service, method, body) + ENVELOPE_CLOSE);
-  return send(
-    res,
-    500,
-    xml,
+  if (variant !== 'envelope') return send(res, 500, xml, soapFault('SOAP-ENV:Client', SESSION_INVALID, service, method));
+  if (control.soapOperator) {
+    const refusal = method === 'Logon' ? checkLogon(control.soapOperator, body) : checkSession(control, req, body);
+    if (refusal) return send(res, 500, xml, soapFault(refusal.code, refusal.text, service, method));
+  }
+  let answer;
+  try {
+    answer = soapResponse(control, service, method, body);
+  } catch (error) {
+    if (!(error instanceof UnsupportedQuery)) throw error;
+    return send(res, 500, xml, soapFault('SOAP-ENV:Server', error.message, service, method));
+  }
+  return send(res, 200, xml, ENVELOPE_OPEN + answer + ENVELOPE_CLOSE);
+}
+
+const SESSION_INVALID = 'XSV-350008 Session has expired or is invalid. Please reconnect.';
+
+function soapFault(code, text, service, method) {
+  return (
     ENVELOPE_OPEN +
-      '<SOAP-ENV:Fault>\n<faultcode>SOAP-ENV:Client</faultcode>\n' +
-      '<faultstring xsi:type="xsd:string">XSV-350008 Session has expired or is invalid. Please reconnect.</faultstring>\n' +
-      `<detail xsi:type="xsd:string">Error while executing the method '${method}' of service '${service}'.</detail>\n` +
-      '</SOAP-ENV:Fault>\n' +
-      ENVELOPE_CLOSE,
+    `<SOAP-ENV:Fault>\n<faultcode>${code}</faultcode>\n` +
+    `<faultstring xsi:type="xsd:string">${xmlEscape(text)}</faultstring>\n` +
+    `<detail xsi:type="xsd:string">Error while executing the method '${method}' of service '${service}'.</detail>\n` +
+    '</SOAP-ENV:Fault>\n' +
+    ENVELOPE_CLOSE
   );
+}
+
+// Sessions issued by Logon when control.soapOperator is set. One web process serves every request,
+// so its memory is the session store, as Tomcat's would be: restarting web forgets them.
+const sessions = new Map(); // session token -> { security, issuedAt, epoch }
+const MAX_SESSIONS = 1000;
+
+/** Text of the first element with this local name, entities decoded; undefined when absent. */
+function elementText(body, local) {
+  const match = new RegExp(`<(?:[A-Za-z0-9_-]+:)?${local}(?:\\s[^>]*)?(?:/>|>([^<]*)</(?:[A-Za-z0-9_-]+:)?${local}>)`).exec(body);
+  return match ? xmlUnescape(match[1] ?? '') : undefined;
+}
+
+const xmlUnescape = (text) =>
+  text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, code) => String.fromCodePoint(Number(code)))
+    .replace(/&amp;/g, '&');
+
+// Not quoted from Adobe: the text of Campaign's wrong-credentials fault is not documented in the facts.
+function checkLogon(operator, body) {
+  const login = elementText(body, 'strLogin') ?? '';
+  const password = elementText(body, 'strPassword') ?? '';
+  if (login === operator.login && password === operator.password) return undefined;
+  return { code: 'SOAP-ENV:Client', text: `XSV-350022 Unable to log on as '${login}': incorrect login or password.` };
+}
+
+/** The session comes from the __sessiontoken cookie (then X-Security-Token must match) or the first parameter. */
+function checkSession(control, req, body) {
+  const cookie = /(?:^|;\s*)__sessiontoken=([^;]+)/.exec(String(req.headers.cookie ?? ''));
+  const parameter = elementText(body, '(?:__)?sessiontoken');
+  const token = cookie ? cookie[1].trim() : (parameter ?? '').trim();
+  const session = sessions.get(token);
+  const expired =
+    !session ||
+    session.epoch !== Number(control.soapExpireSessions ?? 0) ||
+    (control.soapSessionTtlMs !== undefined && Date.now() - session.issuedAt >= control.soapSessionTtlMs) ||
+    (cookie && req.headers['x-security-token'] !== session.security);
+  if (!expired) return undefined;
+  if (session) sessions.delete(token);
+  return { code: 'SOAP-ENV:Client', text: SESSION_INVALID };
+}
+
+function issueSession(control) {
+  const session = `___${crypto.randomUUID()}`;
+  const security = `@${crypto.randomBytes(32).toString('base64url')}==`;
+  if (control.soapOperator) {
+    if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value);
+    sessions.set(session, { security, issuedAt: Date.now(), epoch: Number(control.soapExpireSessions ?? 0) });
+  }
+  return { session, security };
+}
+
+class UnsupportedQuery extends Error {}
+
+/**
+ * The `<condition expr>` of the queryDef, AND-ed: only `@field = 'text'` and `@field = number` are
+ * understood; anything else is a Fault, so a test never passes on a condition the sim ignored.
+ */
+function whereFilter(body) {
+  const tests = [];
+  const conditions = /<(?:[A-Za-z0-9_-]+:)?condition\b[^>]*?\bexpr=(?:"([^"]*)"|'([^']*)')/g;
+  for (let match; (match = conditions.exec(body)); ) {
+    const expr = xmlUnescape(match[1] ?? match[2] ?? '');
+    const parsed = /^\s*@([A-Za-z][A-Za-z0-9_]*)\s*=\s*(?:'([^']*)'|(-?\d+(?:\.\d+)?))\s*$/.exec(expr);
+    if (!parsed) throw new UnsupportedQuery(`Simulated host: unsupported where condition "${expr}" (only @field = 'text' or @field = number).`);
+    const [, field, text, number] = parsed;
+    tests.push((row) => (text !== undefined ? String(row[field] ?? '') === text : Number(row[field]) === Number(number)));
+  }
+  return (row) => tests.every((test) => test(row));
+}
+
+/** Fields selected with `<node expr="@field"/>`; undefined (all attributes) when the query selects none. */
+function selectedFields(body) {
+  const select = /<(?:[A-Za-z0-9_-]+:)?select\b[^>]*>([\s\S]*?)<\/(?:[A-Za-z0-9_-]+:)?select>/.exec(body);
+  if (!select) return undefined;
+  const fields = [];
+  for (const match of select[1].matchAll(/\bexpr=(?:"@([A-Za-z0-9_]+)"|'@([A-Za-z0-9_]+)')/g)) fields.push(match[1] ?? match[2]);
+  return fields;
 }
 
 function soapResponse(control, service, method, body) {
   const open = `<${method}Response xmlns='urn:${service}' SOAP-ENV:encodingStyle='http://schemas.xmlsoap.org/soap/encoding/'>`;
   const close = `</${method}Response>\n`;
   if (method === 'Logon') {
-    const session = `___${crypto.randomUUID()}`;
-    const security = `@${crypto.randomBytes(32).toString('base64url')}==`;
+    const { session, security } = issueSession(control);
+    const login = xmlEscape(elementText(body, 'strLogin') || 'monitoring');
     return (
       `${open}<pstrSessionToken xsi:type='xsd:string'>${session}</pstrSessionToken>` +
       "<pSessionInfo xsi:type='ns:Element'><sessionInfo><serverInfo buildNumber='9356' majNumber='7' minNumber='3'" +
-      " instanceName='sim'/><userInfo login='monitoring' loginId='1234' timezone='UTC'/></sessionInfo></pSessionInfo>" +
+      ` instanceName='sim'/><userInfo login="${login}" loginId='1234' timezone='UTC'/></sessionInfo></pSessionInfo>` +
       `<pstrSecurityToken xsi:type='xsd:string'>${security}</pstrSecurityToken>${close}`
     );
   }
   if (method === 'ExecuteQuery') {
     const schema = /schema=["']([A-Za-z]+):([A-Za-z]+)["']/.exec(body);
     const name = schema ? schema[2] : 'workflow';
-    const rows = name === 'workflow' ? control.soapWorkflows : [];
+    const rows = (name === 'workflow' ? control.soapWorkflows : []).filter(whereFilter(body));
     if (/operation=["']count["']/.test(body)) {
       return `${open}<pdomOutput xsi:type='ns:Element'><${name} count="${rows.length}"/></pdomOutput>${close}`;
     }
+    const fields = selectedFields(body);
     const items = rows
-      .map((row) => `<${name} ${Object.entries(row).map(([k, v]) => `${xmlAttr(k)}="${xmlEscape(v)}"`).join(' ')}/>`)
+      .map((row) => {
+        const entries = Object.entries(row).filter(([k]) => !fields || fields.includes(k));
+        return `<${name} ${entries.map(([k, v]) => `${xmlAttr(k)}="${xmlEscape(v)}"`).join(' ')}/>`;
+      })
       .join('');
     return `${open}<pdomOutput xsi:type='ns:Element'><${name}-collection>${items}</${name}-collection></pdomOutput>${close}`;
   }

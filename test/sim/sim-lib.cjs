@@ -37,6 +37,8 @@ const DEFAULT_CONTROL = Object.freeze({
   silentModules: [],
   errorModules: [],
   soapWorkflows: [],
+  // soapOperator and soapSessionTtlMs are unset by default: SOAP needs no credentials.
+  soapExpireSessions: 0,
 });
 
 function isMachineModule(module) {
