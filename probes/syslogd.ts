@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { processCheck, socketCheck } from '../src/checks/index.js';
+import { socketCheck } from '../src/checks/index.js';
+import { portSchema, restartGraceShape } from '../src/config/schema.js';
+import { daemonChecks } from '../src/moduleChecks.js';
 import type { ProbePlugin } from '../src/plugin.js';
 import { isLoopback } from '../src/snapshot/sockets.js';
 
@@ -17,16 +18,15 @@ export const syslogd: ProbePlugin = {
   // Where syslogd gets enabled is undocumented, yet it always runs.
   expected: () => true,
   configShape: {
-    port: z.number().int().min(1).max(65535).optional(),
+    ...restartGraceShape,
+    port: portSchema.optional(),
   },
-  checks({ install, config }) {
+  checks(target) {
+    const { install, config } = target;
     const trace = install.traceAddr;
     const port = (config.port as number | undefined) ?? trace?.port ?? DEFAULT_PORT;
     // Modules send to TRACE_ADDR; a non-local TRACE_ADDR host means syslogd listens on a routable address.
     const addresses = trace && !isLoopback(trace.host) && trace.host !== 'localhost' ? 'any' : 'loopback-or-any';
-    return [
-      processCheck({ module: 'syslogd' }),
-      socketCheck({ proto: 'udp', port, name: 'udp_port', addresses }),
-    ];
+    return daemonChecks(target, [socketCheck({ proto: 'udp', port, name: 'udp_port', addresses })]);
   },
 };

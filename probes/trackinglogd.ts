@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { fileGrowthCheck, processCheck } from '../src/checks/index.js';
-import { durationSchema } from '../src/config/schema.js';
+import { fileGrowthCheck } from '../src/checks/index.js';
+import { durationSchema, restartGraceShape } from '../src/config/schema.js';
+import { daemonChecks, labelSafe } from '../src/moduleChecks.js';
 import { parseDuration } from '../src/config/duration.js';
 import type { ProbePlugin } from '../src/plugin.js';
 
@@ -15,24 +16,21 @@ export const trackinglogd: ProbePlugin = {
   defaultSchedule: '*/30 * * * * *',
   expected: (install) => install.autoStart('trackinglogd'),
   configShape: {
+    ...restartGraceShape,
     // Files grow only with clicks and opens: quiet frontals need wider windows.
     growthWarning: durationSchema.default('1h'),
     growthCritical: durationSchema.default('6h'),
     glob: z.string().min(1).default('0x*.log'),
   },
-  checks({ install, config }) {
+  checks(target) {
+    const { install, config } = target;
     const warnAfterMs = parseDuration(config.growthWarning as string) as number;
     const criticalAfterMs = Math.max(warnAfterMs, parseDuration(config.growthCritical as string) as number);
-    return [
-      processCheck({ module: 'trackinglogd' }),
-      ...install.redirLogDirs.map(({ instance, dir }) =>
+    return daemonChecks(
+      target,
+      install.redirLogDirs.map(({ instance, dir }) =>
         fileGrowthCheck({ name: `redir_log_${labelSafe(instance)}`, dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }),
       ),
-    ];
+    );
   },
 };
-
-// Check names are label-safe ([a-z0-9_]); instance names may carry capitals and dashes.
-function labelSafe(instance: string): string {
-  return instance.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-}

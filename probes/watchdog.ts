@@ -1,4 +1,4 @@
-import { processCheck } from '../src/checks/index.js';
+import { daemonChecks } from '../src/moduleChecks.js';
 import type { ProbePlugin } from '../src/plugin.js';
 
 // The supervisor of every other module: when it is gone nothing restarts, so its absence is critical.
@@ -10,6 +10,7 @@ export const watchdog: ProbePlugin = {
   defaultSchedule: '*/30 * * * * *',
   // No serverConf node enables it: every Campaign server runs one.
   expected: () => true,
-  // Documented command line: `nlserver watchdog -svc -noconsole` (no instance).
-  checks: () => [processCheck({ module: 'watchdog' })],
+  // Documented command line: `nlserver watchdog -svc -noconsole` (no instance). It performs the
+  // daily restart itself and is not restarted, so it gets no restart grace.
+  checks: (target) => daemonChecks(target),
 };

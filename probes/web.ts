@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { httpGetCheck, processCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
-import { durationSchema, urlSchema } from '../src/config/schema.js';
+import { httpGetCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
+import { durationSchema, restartGraceShape, urlSchema } from '../src/config/schema.js';
+import { daemonChecks } from '../src/moduleChecks.js';
 import { parseDuration } from '../src/config/duration.js';
 import type { ProbePlugin } from '../src/plugin.js';
 
@@ -24,20 +25,21 @@ export const web: ProbePlugin = {
   defaultSchedule: '*/30 * * * * *',
   expected: (install) => install.autoStart('web'),
   configShape: {
+    ...restartGraceShape,
     baseUrl: urlSchema.optional(),
     rTest: z.boolean().default(true),
     soap: z.boolean().default(true),
     slowResponse: durationSchema.default('2s'),
   },
-  checks({ install, config }) {
+  checks(target) {
+    const { install, config } = target;
     const attributes = install.moduleAttributes('web');
     const httpPort = port(attributes.httpPort, DEFAULT_HTTP_PORT);
     const controlPort = port(attributes.controlPort, DEFAULT_CONTROL_PORT);
     const base = ((config.baseUrl as string | undefined) ?? `http://127.0.0.1:${httpPort}`).replace(/\/+$/, '');
     const slowMs = parseDuration(config.slowResponse as string);
-    return [
-      // One web per machine: any `nlserver web` counts, whatever -instance flag it carries.
-      processCheck({ module: 'web' }),
+    // One web per machine: any `nlserver web` counts, whatever -instance flag it carries.
+    return daemonChecks(target, [
       socketCheck({ proto: 'tcp', port: httpPort, name: 'http_port', addresses: 'any' }),
       // Tomcat's control port accepts a shutdown command: only ever look at the socket table.
       socketCheck({ proto: 'tcp', port: controlPort, name: 'control_port', addresses: 'any' }),
@@ -45,7 +47,7 @@ export const web: ProbePlugin = {
       ...(config.soap
         ? [soapCheck({ name: 'soap', url: `${base}/nl/jsp/soaprouter.jsp`, action: SOAP_ACTION, envelope: SOAP_ENVELOPE, slowMs })]
         : []),
-    ];
+    ]);
   },
 };
 

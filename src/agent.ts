@@ -8,6 +8,9 @@ import { StatusStore } from './engine/store.js';
 import { AgentMetrics } from './metrics.js';
 import { projectRoot } from './paths.js';
 import type { ProbePlugin } from './plugin.js';
+import { CampaignSoapClient } from './campaign/soapClient.js';
+import { parseDuration } from './config/duration.js';
+import { nlserverReader, type NlserverView } from './nlserver/view.js';
 import { createCycleSnapshot } from './snapshot/cycle.js';
 import type { CycleSnapshot, Install, Logger } from './types.js';
 
@@ -33,7 +36,7 @@ const SNAPSHOT_REUSE_MS = 250;
  */
 export class Agent {
   readonly store = new StatusStore();
-  readonly metrics = new AgentMetrics(AGENT_VERSION);
+  readonly metrics: AgentMetrics;
   readonly startedAt: number;
   readonly now: () => number;
   private plan: Row[] = [];
@@ -43,11 +46,16 @@ export class Agent {
   private snapshot?: { at: number; value: CycleSnapshot };
   private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly rediscoverMs: number;
+  private readNlserver!: () => Promise<NlserverView>;
+  /** One SOAP client per soaprouter URL and operator, kept across re-plans so the session survives. */
+  private readonly soapClients = new Map<string, CampaignSoapClient>();
 
   constructor(private options: AgentOptions) {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     this.rediscoverMs = options.rediscoverMs ?? 60_000;
+    this.metrics = new AgentMetrics(AGENT_VERSION, options.plugins);
+    this.configureNlserver();
   }
 
   get config(): AgentConfig {
@@ -57,6 +65,7 @@ export class Agent {
   /** Swaps in a validated config (SIGHUP) and re-plans; results of rows that remain are kept. */
   async reconfigure(config: AgentConfig): Promise<void> {
     this.options.config = config;
+    this.configureNlserver();
     this.discoveredAt = -Infinity;
     await this.refresh();
   }
@@ -120,7 +129,7 @@ export class Agent {
     this.logInstallChanges(install);
     this.install = install;
     this.discoveredAt = this.now();
-    this.plan = buildPlan(this.options.plugins, this.options.config, install);
+    this.plan = buildPlan(this.options.plugins, this.options.config, install, { soapClient: (instance) => this.soapClient(install, instance) });
     const { removed } = this.store.sync(this.plan, this.now());
     for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
     this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
@@ -139,8 +148,38 @@ export class Agent {
 
   private cycleSnapshot(): CycleSnapshot {
     const now = this.now();
-    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) this.snapshot = { at: now, value: (this.options.snapshotFactory ?? createCycleSnapshot)() };
+    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) {
+      const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver });
+      this.snapshot = { at: now, value };
+    }
     return this.snapshot.value;
+  }
+
+  private configureNlserver(): void {
+    const { campaign } = this.options.config;
+    this.readNlserver = nlserverReader({
+      enabled: campaign.nlserverView,
+      file: campaign.nlserver,
+      installDir: campaign.installDir,
+      timeoutMs: parseDuration(campaign.nlserverTimeout) as number,
+    });
+  }
+
+  /**
+   * The deep checks need to know which instance answers at a URL: with one instance the default
+   * soaprouter (or campaign.soap.url) is it; with several, only campaign.soap.instanceUrls can say.
+   */
+  private soapClient(install: Install, instance: string): CampaignSoapClient | undefined {
+    const { soap } = this.options.config.campaign;
+    if (soap.login === undefined || soap.passwordFile === undefined) return undefined;
+    const httpPort = Number(install.moduleAttributes('web').httpPort) || 8080;
+    const single = install.instances.length === 1 ? (soap.url ?? `http://127.0.0.1:${httpPort}/nl/jsp/soaprouter.jsp`) : undefined;
+    const url = soap.instanceUrls?.[instance] ?? single;
+    if (url === undefined) return undefined;
+    const key = `${url}\n${soap.login}\n${soap.passwordFile}`;
+    let client = this.soapClients.get(key);
+    if (!client) this.soapClients.set(key, (client = new CampaignSoapClient({ url, login: soap.login, passwordFile: soap.passwordFile })));
+    return client;
   }
 
   private memoryFor(key: string): Map<string, unknown> {

@@ -97,17 +97,11 @@ program
     const { config } = await loadOrExit(options.config);
     const agent = new Agent({ config, plugins, log: createLogger('error') });
     await agent.refresh();
-    const install = agent.currentInstall()!;
     for (const plugin of plugins) {
-      const moduleConfig = config.modules[plugin.module]!;
       const schedule = scheduleOf(plugin, config);
-      const instance = plugin.runsOn === 'machine' ? 'default' : (install.instances[0] ?? '<instance>');
-      let checks: string;
-      try {
-        checks = plugin.checks({ module: plugin.module, instance, install, config: moduleConfig, timeoutMs: 10_000 }).map((check) => check.name).join(', ');
-      } catch (error) {
-        checks = `(cannot build: ${error instanceof Error ? error.message : String(error)})`;
-      }
+      const rows = agent.rows().filter((row) => row.plugin === plugin);
+      const row = rows.find((candidate) => candidate.enabled && !candidate.blocked) ?? rows[0];
+      const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => check.name).join(', ');
       process.stdout.write(
         `${plugin.module} (${plugin.runsOn === 'machine' ? 'one per machine' : 'one per instance'})\n` +
           `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${plugin.hint}\n\n`,

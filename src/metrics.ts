@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Gauge, Counter, Registry } from 'prom-client';
 import type { Row } from './engine/plan.js';
+import type { ProbePlugin, ValueMetric } from './plugin.js';
 import type { RowStatus } from './engine/store.js';
 import { isUp } from './engine/states.js';
 import { STATES } from './types.js';
@@ -9,14 +10,18 @@ const CACHED = 'Result of the last scheduled probe run, cached between runs (see
 // promtool rejects these default metrics: gauges named like counters.
 const REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-/** Check values (CheckResult.values keys) exported as their own gauges, labelled by module, instance and check. */
-const VALUE_METRICS: Record<string, { name: string; help: string }> = {
-  response_seconds: { name: 'campaign_http_response_time_seconds', help: 'HTTP response time of the check request.' },
-  processes: { name: 'campaign_module_processes', help: 'Processes found for the module instance.' },
-  uptime_seconds: { name: 'campaign_module_process_uptime_seconds', help: 'Age of the oldest matching process.' },
-  newest_file_bytes: { name: 'campaign_file_newest_size_bytes', help: 'Size of the newest watched file.' },
-  seconds_since_growth: { name: 'campaign_file_growth_age_seconds', help: 'Seconds since the watched files last grew.' },
-};
+const ROW_CHECK = ['module', 'instance', 'check'] as const;
+
+/** Check values every probe may produce (CheckResult.values keys); plugins declare their own too. */
+export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
+  { value: 'response_seconds', name: 'campaign_http_response_time_seconds', help: 'Response time of the check request (HTTP, SOAP, SMTP, POP3).', labels: ROW_CHECK },
+  { value: 'processes', name: 'campaign_module_processes', help: 'Processes found for the module instance.', labels: ROW_CHECK },
+  { value: 'uptime_seconds', name: 'campaign_module_process_uptime_seconds', help: 'Age of the youngest matching process.', labels: ROW_CHECK },
+  { value: 'newest_file_bytes', name: 'campaign_file_newest_size_bytes', help: 'Size of the newest watched file.', labels: ROW_CHECK },
+  { value: 'seconds_since_growth', name: 'campaign_file_growth_age_seconds', help: 'Seconds since the watched files last grew.', labels: ROW_CHECK },
+  { value: 'newest_file_age_seconds', name: 'campaign_file_newest_age_seconds', help: 'Age of the newest file of a log or job directory.', labels: ROW_CHECK },
+  { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'instance'] },
+];
 
 /** Every series the agent exports, in one registry per agent (no global state: tests build several). */
 export class AgentMetrics {
@@ -28,11 +33,12 @@ export class AgentMetrics {
   private readonly checkLastRun: Gauge;
   private readonly remediation: Gauge;
   private readonly cycles: Counter;
-  private readonly values = new Map<string, Gauge>();
-  /** Check names currently exported per row, to drop series of checks that no longer exist. */
-  private readonly exportedChecks = new Map<string, Set<string>>();
+  /** value key -> its declaration and gauge. */
+  private readonly values = new Map<string, { metric: ValueMetric; gauge: Gauge }>();
+  /** Per row, per check: the label sets exported for each value gauge, to remove them when they go. */
+  private readonly exported = new Map<string, Map<string, Map<string, Record<string, string>>>>();
 
-  constructor(version: string) {
+  constructor(version: string, plugins: readonly ProbePlugin[] = []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const name of REJECTED_DEFAULTS) this.registry.removeSingleMetric(name);
@@ -44,8 +50,14 @@ export class AgentMetrics {
     this.checkLastRun = new Gauge({ name: 'campaign_check_last_run_timestamp_seconds', help: 'When the check last ran (Unix time); stale values mean the schedule stopped.', labelNames: ['module', 'instance', 'check'], registers });
     this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Probe cycles run by the scheduler.', registers });
-    for (const [key, { name, help }] of Object.entries(VALUE_METRICS)) {
-      this.values.set(key, new Gauge({ name, help: `${help} ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers }));
+    for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
+      const known = this.values.get(metric.value);
+      if (known) {
+        if (known.metric.name !== metric.name) throw new Error(`check value ${metric.value} is declared twice (${known.metric.name}, ${metric.name})`);
+        continue;
+      }
+      const gauge = new Gauge({ name: metric.name, help: `${metric.help} ${CACHED}`, labelNames: [...metric.labels], registers });
+      this.values.set(metric.value, { metric, gauge });
     }
   }
 
@@ -65,20 +77,30 @@ export class AgentMetrics {
     if (status.state === 'disabled') this.up.remove(labels);
     else this.up.set(labels, isUp(status.state) ? 1 : 0);
 
-    const current = new Set(status.checks.map((check) => check.name));
-    for (const stale of this.exportedChecks.get(status.key) ?? []) if (!current.has(stale)) this.dropCheck(labels, stale);
-    this.exportedChecks.set(status.key, current);
+    const previous = this.exported.get(status.key) ?? new Map<string, Map<string, Record<string, string>>>();
+    const current = new Map<string, Map<string, Record<string, string>>>();
     for (const check of status.checks) {
       const checkLabels = { ...labels, check: check.name };
       this.checkSuccess.set(checkLabels, check.state === 'ok' ? 1 : 0);
       this.checkDuration.set(checkLabels, check.durationMs / 1000);
       this.checkLastRun.set(checkLabels, check.lastRun / 1000);
-      for (const [key, gauge] of this.values) {
-        const value = check.values[key];
-        if (value === undefined || !Number.isFinite(value)) gauge.remove(checkLabels);
-        else gauge.set(checkLabels, value);
+      const sets = new Map<string, Record<string, string>>();
+      for (const [key, value] of Object.entries(check.values)) {
+        const declared = this.values.get(key);
+        if (!declared || !Number.isFinite(value)) continue;
+        const valueLabels = pick(declared.metric.labels, { ...check.labels, ...checkLabels });
+        declared.gauge.set(valueLabels, value);
+        sets.set(key, valueLabels);
       }
+      current.set(check.name, sets);
     }
+    // Series a check no longer produces (a value gone, a check gone) are removed, not left stale.
+    for (const [checkName, sets] of previous) {
+      const now = current.get(checkName);
+      if (!now) this.dropCheck({ ...labels, check: checkName }, sets);
+      else for (const [key, valueLabels] of sets) if (!sameLabels(now.get(key), valueLabels)) this.values.get(key)?.gauge.remove(valueLabels);
+    }
+    this.exported.set(status.key, current);
   }
 
   countCycle(): void {
@@ -90,12 +112,20 @@ export class AgentMetrics {
     const labels = { module: key.slice(0, at), instance: key.slice(at + 1) };
     this.up.remove(labels);
     for (const state of STATES) this.state.remove({ ...labels, state });
-    for (const check of this.exportedChecks.get(key) ?? []) this.dropCheck(labels, check);
-    this.exportedChecks.delete(key);
+    for (const [check, sets] of this.exported.get(key) ?? []) this.dropCheck({ ...labels, check }, sets);
+    this.exported.delete(key);
   }
 
-  private dropCheck(labels: { module: string; instance: string }, check: string): void {
-    const checkLabels = { ...labels, check };
-    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun, ...this.values.values()]) gauge.remove(checkLabels);
+  private dropCheck(checkLabels: { module: string; instance: string; check: string }, sets: Map<string, Record<string, string>>): void {
+    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(checkLabels);
+    for (const [key, valueLabels] of sets) this.values.get(key)?.gauge.remove(valueLabels);
   }
+}
+
+function pick(names: readonly string[], from: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, from[name] ?? '']));
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  return a !== undefined && Object.keys(b).every((key) => a[key] === b[key]);
 }

@@ -1,3 +1,7 @@
+import type { CampaignSoapClient } from './campaign/soapClient.js';
+import type { AgentConfig } from './config/schema.js';
+import type { NlserverView } from './nlserver/view.js';
+
 // Shared contracts between the engine (when), the check primitives (how) and the probe plugins (what).
 
 /** Result state of one check; `disabled` only ever applies to a whole module row. */
@@ -12,6 +16,8 @@ export interface CheckResult {
   message: string;
   /** Numeric observations exported as metrics, base units (e.g. `response_seconds`). */
   values?: Record<string, number>;
+  /** Extra, bounded label values for the value metrics (e.g. `job`); never a pid or a message. */
+  labels?: Record<string, string>;
 }
 
 /** One running process as read from /proc. */
@@ -47,6 +53,8 @@ export interface SocketInfo {
 export interface CycleSnapshot {
   processes(): Promise<ProcessInfo[]>;
   sockets(): Promise<SocketInfo[]>;
+  /** `nlserver pdump` and `nlserver monitor -missing`; absent means the integration is off. */
+  nlserver?(): Promise<NlserverView>;
 }
 
 export interface Logger {
@@ -115,4 +123,11 @@ export interface ProbeTarget {
   config: Record<string, unknown>;
   /** Default check timeout (ms) from `defaults.timeout`. */
   timeoutMs: number;
+  /** The agent-wide `campaign` block. */
+  campaign: AgentConfig['campaign'];
+  /**
+   * The instance's SOAP session for the deep checks: only when an operator login is configured and
+   * the instance's soaprouter URL is known (see `campaign.soap`). Shared, so one logon serves all.
+   */
+  soap?: CampaignSoapClient;
 }

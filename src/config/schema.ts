@@ -42,9 +42,50 @@ export const urlSchema = z
     error: (issue) => `expected an http:// or https:// URL, got ${show(issue.input)}`,
   });
 
-const instanceNameSchema = z
+export const instanceNameSchema = z
   .string({ error: (issue) => `expected an instance name, got ${show(issue.input)}` })
   .regex(INSTANCE_NAME, { error: (issue) => `expected an instance name (letters, digits, _ or -, not starting with -), got ${show(issue.input)}` });
+
+export const portSchema = z
+  .number({ error: (issue) => `expected a port number 1-65535, got ${show(issue.input)}` })
+  .int({ error: (issue) => `expected a port number 1-65535, got ${show(issue.input)}` })
+  .min(1, { error: (issue) => `expected a port number 1-65535, got ${show(issue.input)}` })
+  .max(65535, { error: (issue) => `expected a port number 1-65535, got ${show(issue.input)}` });
+
+/** A DNS name or an IP address: it reaches sockets only, never a command line. */
+export const hostSchema = z
+  .string({ error: (issue) => `expected a host name or IP address, got ${show(issue.input)}` })
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|[0-9a-fA-F:.]+)$/, {
+    error: (issue) => `expected a host name or IP address, got ${show(issue.input)}`,
+  });
+
+/** A regular expression source, compiled once to prove it is valid. */
+export const regexSchema = z
+  .string({ error: (issue) => `expected a regular expression, got ${show(issue.input)}` })
+  .refine((text) => text.length > 0 && compiles(text), { error: (issue) => `expected a valid regular expression, got ${show(issue.input)}` });
+
+function compiles(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Names that become metric label values and check names: bounded and plain. */
+export const jobNameSchema = z
+  .string({ error: (issue) => `expected a job name, got ${show(issue.input)}` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: (issue) => `expected a job name (letters, digits, _ . -; at most 64), got ${show(issue.input)}` });
+
+const operatorLoginSchema = z
+  .string({ error: (issue) => `expected an operator login, got ${show(issue.input)}` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, { error: (issue) => `expected an operator login (letters, digits, _ . @ -), got ${show(issue.input)}` });
+
+/** `modules.<name>.restartGrace`: daemons that Campaign restarts daily at processRestartTime. */
+export const restartGraceShape = {
+  restartGrace: durationSchema.default('5m'),
+};
 
 export function parseListen(text: string): { host: string; port: number } | undefined {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
@@ -74,7 +115,22 @@ export function buildConfigSchema(plugins: readonly ProbePlugin[]) {
       .strictObject({
         installDir: absolutePathSchema.default(DEFAULT_INSTALL_DIR),
         nlserver: absolutePathSchema.optional(),
+        nlserverView: z
+          .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${show(issue.input)}` })
+          .default('auto'),
+        nlserverTimeout: durationSchema.default('5s'),
         instances: z.array(instanceNameSchema).optional(),
+        soap: z
+          .strictObject({
+            login: operatorLoginSchema.optional(),
+            passwordFile: absolutePathSchema.optional(),
+            url: urlSchema.optional(),
+            instanceUrls: z.record(instanceNameSchema, urlSchema).optional(),
+          })
+          .refine((soap) => (soap.login === undefined) === (soap.passwordFile === undefined), {
+            error: 'login and passwordFile go together: set both to enable the SOAP deep checks, or neither',
+          })
+          .prefault({}),
       })
       .prefault({}),
     defaults: z
@@ -97,7 +153,14 @@ export type ModuleConfig = {
 export interface AgentConfig {
   listen: string;
   logLevel: (typeof LOG_LEVELS)[number];
-  campaign: { installDir: string; nlserver: string; instances?: string[] };
+  campaign: {
+    installDir: string;
+    nlserver: string;
+    nlserverView: 'auto' | boolean;
+    nlserverTimeout: string;
+    instances?: string[];
+    soap: { login?: string; passwordFile?: string; url?: string; instanceUrls?: Record<string, string> };
+  };
   defaults: { schedule?: string; timeout: string };
   modules: Record<string, ModuleConfig>;
 }

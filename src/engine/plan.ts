@@ -1,3 +1,4 @@
+import type { CampaignSoapClient } from '../campaign/soapClient.js';
 import type { AgentConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import type { ProbePlugin } from '../plugin.js';
@@ -23,11 +24,16 @@ export function rowKey(module: string, instance: string): string {
   return `${module}@${instance}`;
 }
 
-export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, install: Install): Row[] {
+/** Shared services the agent hands to plugins (kept across re-plans, so sessions survive). */
+export interface PlanServices {
+  soapClient?(instance: string): CampaignSoapClient | undefined;
+}
+
+export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, install: Install, services: PlanServices = {}): Row[] {
   const rows: Row[] = [];
   for (const plugin of plugins) {
     const instances = plugin.runsOn === 'machine' ? ['default'] : install.instances;
-    for (const instance of instances) rows.push(planRow(plugin, instance, config, install));
+    for (const instance of instances) rows.push(planRow(plugin, instance, config, install, services));
   }
   return rows;
 }
@@ -37,7 +43,7 @@ export function scheduleOf(plugin: ProbePlugin, config: AgentConfig): string {
   return config.modules[plugin.module]?.schedule ?? config.defaults.schedule ?? plugin.defaultSchedule;
 }
 
-function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, install: Install): Row {
+function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, install: Install, services: PlanServices): Row {
   const moduleConfig = config.modules[plugin.module] ?? { enabled: 'auto' };
   const row: Row = {
     key: rowKey(plugin.module, instance),
@@ -58,15 +64,25 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
     if (!install.found) {
       return { ...row, blocked: install.problems[0] ?? `Campaign install not found: ${install.installDir}`, note: 'install not found' };
     }
-    if (!plugin.expected(install, instance)) {
-      return { ...row, enabled: false, note: `not enabled on this host (no autoStart="true" for ${plugin.module} in ${where} or serverConf.xml)` };
+    if (!plugin.expected(install, instance, config)) {
+      const note = plugin.notExpectedNote?.(instance) ?? `not enabled on this host (no autoStart="true" for ${plugin.module} in ${where} or serverConf.xml)`;
+      return { ...row, enabled: false, note };
     }
     row.note = plugin.runsOn === 'machine' && !install.autoStart(plugin.module) ? 'expected on every Campaign server' : `enabled by autoStart in ${where}`;
   } else {
     row.note = `enabled by modules.${plugin.module}.enabled: true`;
   }
   try {
-    row.checks = plugin.checks({ module: plugin.module, instance, install, config: moduleConfig, timeoutMs: row.timeoutMs });
+    const soap = plugin.runsOn === 'instance' ? services.soapClient?.(instance) : undefined;
+    row.checks = plugin.checks({
+      module: plugin.module,
+      instance,
+      install,
+      config: moduleConfig,
+      timeoutMs: row.timeoutMs,
+      campaign: config.campaign,
+      ...(soap ? { soap } : {}),
+    });
   } catch (error) {
     row.blocked = `cannot build the checks: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -9,6 +9,8 @@ export interface CheckOutcome {
   /** ms since the epoch, when the check started. */
   lastRun: number;
   values: Record<string, number>;
+  /** Extra label values for the value metrics (CheckResult.labels). */
+  labels: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -59,6 +61,7 @@ export async function runCheck(check: Check, options: RunOptions): Promise<Check
     durationMs: Math.round((performance.now() - startedMono) * 1000) / 1000,
     lastRun: started,
     values: result.values ?? {},
+    labels: result.labels ?? {},
   };
 }
 

@@ -18,7 +18,8 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200 });
   config = await sim.writeAgentConfig({
     defaults: { timeout: '2s' },
-    modules: { trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
+    // The system row reads the machine running the tests: it has its own tests.
+    modules: { system: { enabled: false }, trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
   });
 });
 
@@ -29,7 +30,7 @@ afterAll(async () => {
 describe('check on a healthy simulated host', () => {
   test('every one of the four modules is ok and the exit code is 0', async () => {
     const { exitCode, doc } = await checkJson();
-    expect(doc.modules.map((entry) => `${entry.module}@${entry.instance}=${entry.state}`)).toEqual([
+    expect(doc.modules.map((entry) => `${entry.module}@${entry.instance}=${entry.state}`).slice(0, 4)).toEqual([
       'watchdog@default=ok',
       'syslogd@default=ok',
       'web@default=ok',
@@ -37,9 +38,9 @@ describe('check on a healthy simulated host', () => {
     ]);
     expect(exitCode).toBe(0);
     expect(check(doc, 'syslogd', 'udp_port').message).toContain(String(sim.ports.syslog));
-    expect(row(doc, 'web').checks.map((entry) => entry.name)).toEqual(['process', 'http_port', 'control_port', 'r_test', 'soap']);
+    expect(row(doc, 'web').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'http_port', 'control_port', 'r_test', 'soap']);
     expect(check(doc, 'web', 'soap').message).toContain('Fault');
-    expect(row(doc, 'trackinglogd').checks.map((entry) => entry.name)).toEqual(['process', 'redir_log_prod']);
+    expect(row(doc, 'trackinglogd').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'redir_log_prod']);
   });
 
   test('--module restricts the run and the text format shows a table', async () => {
@@ -197,7 +198,7 @@ describe('the daemon over HTTP', () => {
   beforeAll(async () => {
     fastConfig = await sim.writeAgentConfig({
       defaults: { schedule: '* * * * * *', timeout: '2s' },
-      modules: { trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
+      modules: { system: { enabled: false }, trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
     }, 'daemon.yaml');
     const { listen } = YAML.parse(await readFile(fastConfig, 'utf8')) as { listen: string };
     daemon = await Daemon.start(fastConfig, listen);
@@ -209,7 +210,7 @@ describe('the daemon over HTTP', () => {
 
   test('/status, /metrics and /healthz describe a healthy host', async () => {
     const doc = await daemon.statusWhen((status) => status.state === 'ok');
-    expect(doc.modules).toHaveLength(4);
+    expect(doc.modules).toHaveLength(13);
     const metrics = await daemon.get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.type).toContain('text/plain');
@@ -218,6 +219,14 @@ describe('the daemon over HTTP', () => {
     }
     expect(metrics.body).toMatch(/campaign_http_response_time_seconds\{module="web",instance="default",check="r_test"\} [0-9.e-]+/);
     expect(metrics.body).toContain('campaign_module_remediation_info{module="watchdog",scope="Startup and monitoring instance",hint="Check this module if no processes start."} 1');
+    expect(metrics.body).toContain('campaign_module_up{module="mta",instance="prod"} 1');
+    expect(metrics.body).toMatch(/^campaign_module_memory_bytes\{module="web",instance="default"\} [1-9]\d+$/m);
+    expect(metrics.body).toContain('campaign_nlserver_up{command="pdump"} 1');
+    expect(metrics.body).toContain('campaign_nlserver_up{command="monitor_missing"} 1');
+    expect(metrics.body).toContain('campaign_mta_children{instance="prod"} 0');
+    // Disabled rows have no up series, but their state says why they are absent.
+    expect(metrics.body).not.toContain('campaign_module_up{module="export"');
+    expect(metrics.body).toContain('campaign_module_state{module="export",instance="prod",state="disabled"} 1');
     expect((await daemon.get('/healthz')).status).toBe(200);
     // The simulated conf files carry database passwords (SIMSECRET...): nothing may expose them.
     for (const pathname of ['/metrics', '/status', '/status?format=text']) expect((await daemon.get(pathname)).body).not.toContain('SIMSECRET');
@@ -287,7 +296,7 @@ describe('what discovery decides', () => {
   test('a module disabled by _autoStart is disabled, not failing, and the exit code stays 0', async () => {
     const other = await SimulatedHost.start({ instances: ['prod'], underscoreDisabled: ['trackinglogd'] });
     try {
-      const file = await other.writeAgentConfig({ defaults: { timeout: '2s' } });
+      const file = await other.writeAgentConfig({ defaults: { timeout: '2s' }, modules: { system: { enabled: false } } });
       const result = await runCli(['check', '--config', file, '--format', 'json']);
       const doc = JSON.parse(result.stdout) as StatusDoc;
       expect(row(doc, 'trackinglogd')).toMatchObject({ state: 'disabled', checks: [] });
@@ -302,7 +311,15 @@ describe('what discovery decides', () => {
     const file = await sim.writeAgentConfig({ campaign: { installDir: '/nonexistent/nl6' } }, 'missing-install.yaml');
     const result = await runCli(['check', '--config', file, '--format', 'json']);
     const doc = JSON.parse(result.stdout) as StatusDoc;
-    expect(doc.modules.map((entry) => entry.state)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    // No instance is known either, so only the per-machine rows and the agent's own are there.
+    expect(doc.modules.map((entry) => `${entry.module}=${entry.state}`)).toEqual([
+      'watchdog=unknown',
+      'syslogd=unknown',
+      'web=unknown',
+      'trackinglogd=unknown',
+      'nlserver=unknown',
+      'system=unknown',
+    ]);
     expect(row(doc, 'web').detail).toContain('/nonexistent/nl6');
     expect(result.exitCode).toBe(3);
     await rm(file);
@@ -327,7 +344,10 @@ describe('what discovery decides', () => {
     const result = await runCli(['probes', '--config', config]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('web (one per machine)');
-    expect(result.stdout).toContain('checks:   process, http_port, control_port, r_test, soap');
+    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, http_port, control_port, r_test, soap');
+    expect(result.stdout).toContain('mta (one per instance)');
+    expect(result.stdout).toContain('export (one per instance)');
+    expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no job configured/);
     expect(result.stdout).toContain('hint:     Check this module if no processes start.');
   });
 });

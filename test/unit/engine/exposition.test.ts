@@ -16,7 +16,7 @@ const plugin: ProbePlugin = {
   checks: () => [],
 };
 const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, checks: [] });
-const outcome = (name: string, state: CheckOutcome['state'], message: string = state): CheckOutcome => ({ name, state, message, durationMs: 12, lastRun: 1_700_000_000_000, values: {} });
+const outcome = (name: string, state: CheckOutcome['state'], message: string = state): CheckOutcome => ({ name, state, message, durationMs: 12, lastRun: 1_700_000_000_000, values: {}, labels: {} });
 
 describe('status store', () => {
   test('state is the worst check, since only moves on a change', () => {

@@ -35,7 +35,19 @@ describe('plan', () => {
       ['syslogd@default', true],
       ['web@default', true],
       ['trackinglogd@default', false],
+      ['mta@prod', true],
+      ['stat@prod', false],
+      ['inMail@prod', false],
+      ['wfserver@prod', false],
+      ['export@prod', false],
+      ['import@prod', false],
+      ['tracking@prod', false],
+      // No nlserver binary in this install: Campaign's view is off, the row says so.
+      ['nlserver@default', false],
+      ['system@default', true],
     ]);
+    expect(plan.find((row) => row.key === 'stat@prod')?.note).toBe('not enabled on this host (no autoStart="true" for stat in config-prod.xml or serverConf.xml)');
+    expect(plan.find((row) => row.key === 'export@prod')?.note).toBe('no job configured (modules.export.jobs); export is not a resident process');
     expect(plan.find((row) => row.module === 'trackinglogd')?.note).toBe('not enabled on this host (no autoStart="true" for trackinglogd in config-default.xml or serverConf.xml)');
     expect(plan.find((row) => row.module === 'web')?.note).toBe('enabled by autoStart in config-default.xml');
     expect(plan.find((row) => row.module === 'watchdog')?.note).toBe('expected on every Campaign server');
@@ -43,7 +55,7 @@ describe('plan', () => {
 
   test('web checks use the ports from serverConf.xml', async () => {
     const web = buildPlan(plugins, config(), await discoverInstall({ installDir })).find((row) => row.module === 'web')!;
-    expect(web.checks.map((check) => check.name)).toEqual(['process', 'http_port', 'control_port', 'r_test', 'soap']);
+    expect(web.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'http_port', 'control_port', 'r_test', 'soap']);
     const agent = new Agent({ config: config(), plugins, log: silentLogger, snapshotFactory: () => ({ processes: async () => [], sockets: async () => [] }) });
     await agent.runCycle(new Set(['web@default']));
     const status = agent.store.get('web@default')!;
@@ -55,7 +67,7 @@ describe('plan', () => {
     const plan = buildPlan(plugins, config('modules: {trackinglogd: {enabled: true}, watchdog: {enabled: false}}'), await discoverInstall({ installDir }));
     const trackinglogd = plan.find((row) => row.module === 'trackinglogd')!;
     expect(trackinglogd).toMatchObject({ enabled: true, note: 'enabled by modules.trackinglogd.enabled: true' });
-    expect(trackinglogd.checks.map((check) => check.name)).toEqual(['process', 'redir_log_prod']);
+    expect(trackinglogd.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'redir_log_prod']);
     expect(plan.find((row) => row.module === 'watchdog')).toMatchObject({ enabled: false, note: 'disabled by modules.watchdog.enabled: false' });
   });
 
@@ -75,7 +87,7 @@ describe('plan', () => {
     const watchdog = plan.find((row) => row.module === 'watchdog')!;
     expect(watchdog.enabled).toBe(true);
     expect(watchdog.blocked).toBeUndefined();
-    expect(watchdog.checks.map((check) => check.name)).toEqual(['process']);
+    expect(watchdog.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory']);
   });
 });
 
@@ -97,7 +109,13 @@ describe('agent cycle', () => {
     const agent = new Agent({ config: config(), plugins, log: silentLogger, snapshotFactory, now: () => now });
     await agent.runCycle();
     expect([snapshots, processReads, socketReads]).toEqual([1, 1, 1]);
-    expect(agent.store.all().filter((row) => row.lastRun !== undefined).map((row) => row.key)).toEqual(['watchdog@default', 'syslogd@default', 'web@default']);
+    expect(agent.store.all().filter((row) => row.lastRun !== undefined).map((row) => row.key)).toEqual([
+      'watchdog@default',
+      'syslogd@default',
+      'web@default',
+      'mta@prod',
+      'system@default',
+    ]);
     now += 30_000;
     await agent.runCycle();
     expect([snapshots, processReads, socketReads]).toEqual([2, 2, 2]);

@@ -40,8 +40,20 @@ describe('probe plugins', () => {
     expect(readFileSync(TABLE, 'utf8')).toBe(shared);
   });
 
-  test.each(plugins.map((plugin) => [plugin.module, plugin] as const))('%s carries its scope and hint verbatim', (module, plugin) => {
+  const modules = plugins.filter((plugin) => (plugin.kind ?? 'module') === 'module');
+
+  test.each(modules.map((plugin) => [plugin.module, plugin] as const))('%s carries its scope and hint verbatim', (module, plugin) => {
     expect(table.get(module)).toEqual({ scope: plugin.scope, hint: plugin.hint });
+  });
+
+  test('every module of the table has a probe plugin, none is left out', () => {
+    expect(modules.map((plugin) => plugin.module).sort()).toEqual([...table.keys()].sort());
+  });
+
+  test("the agent's own rows are not named like a module of the table", () => {
+    const own = plugins.filter((plugin) => plugin.kind === 'host').map((plugin) => plugin.module);
+    expect(own.sort()).toEqual(['nlserver', 'system']);
+    for (const module of own) expect(table.has(module)).toBe(false);
   });
 
   test('module names are unique and schedules have six fields', () => {

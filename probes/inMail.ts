@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { pop3Check } from '../src/checks/pop3.js';
+import { parseDuration } from '../src/config/duration.js';
+import { absolutePathSchema, durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
+import { daemonChecks, moduleLogCheck } from '../src/moduleChecks.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+const DEFAULT_POP_PERIOD_S = 300;
+// inMail polls the bounce mailbox every popMailPeriodSec: three periods without a log line or
+// without the mailbox being drained is more than one slow poll.
+const PERIODS = 3;
+
+export const inMail: ProbePlugin = {
+  module: 'inMail',
+  scope: 'Reading of the bounce mail box',
+  hint: 'Check this module if bounce mails are no longer forwarded.',
+  runsOn: 'instance',
+  defaultSchedule: '*/30 * * * * *',
+  expected: (install, instance) => install.autoStart('inMail', instance),
+  configShape: {
+    ...restartGraceShape,
+    logMaxAge: durationSchema.optional(),
+    pop3: z
+      .strictObject({
+        host: hostSchema,
+        port: portSchema.default(110),
+        user: z.string().regex(/^[^\s\0]{1,128}$/, { error: 'expected a POP3 user name without spaces' }),
+        passwordFile: absolutePathSchema,
+        backlogMaxAge: durationSchema.optional(),
+        maxMessages: z.number().int().positive().optional(),
+      })
+      .optional(),
+  },
+  metrics: [{ value: 'mailbox_messages', name: 'campaign_inmail_mailbox_messages', help: 'Messages waiting in the bounce mailbox (POP3 STAT).', labels: ['instance'] }],
+  checks(target) {
+    const { config, install, instance } = target;
+    const periodS = Number(install.moduleAttributes('inMail', instance).popMailPeriodSec) || DEFAULT_POP_PERIOD_S;
+    const windowMs = PERIODS * periodS * 1000;
+    const pop3 = config.pop3 as { host: string; port: number; user: string; passwordFile: string; backlogMaxAge?: string; maxMessages?: number } | undefined;
+    return daemonChecks(target, [
+      moduleLogCheck(target, 'inMail', config.logMaxAge ? (parseDuration(config.logMaxAge as string) as number) : windowMs),
+      ...(pop3
+        ? [
+            pop3Check({
+              name: 'pop3_mailbox',
+              host: pop3.host,
+              port: pop3.port,
+              user: pop3.user,
+              passwordFile: pop3.passwordFile,
+              backlogMaxAgeMs: pop3.backlogMaxAge ? (parseDuration(pop3.backlogMaxAge) as number) : windowMs,
+              ...(pop3.maxMessages ? { maxMessages: pop3.maxMessages } : {}),
+            }),
+          ]
+        : []),
+    ]);
+  },
+};

@@ -1,0 +1,24 @@
+import { socketCheck } from '../src/checks/index.js';
+import { restartGraceShape } from '../src/config/schema.js';
+import { daemonChecks } from '../src/moduleChecks.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+const DEFAULT_PORT = 7777;
+
+// Instances sharing public IPs share one stat server and switch theirs off: an absent stat is only
+// wrong where autoStart asks for it, which `expected` encodes.
+export const stat: ProbePlugin = {
+  module: 'stat',
+  scope: 'Maintains MTA connection statistics',
+  hint: 'Check this module if mails are no longer being sent.',
+  runsOn: 'instance',
+  defaultSchedule: '*/30 * * * * *',
+  expected: (install, instance) => install.autoStart('stat', instance),
+  configShape: { ...restartGraceShape },
+  checks(target) {
+    const configured = Number(target.install.moduleAttributes('stat', target.instance).port);
+    const port = Number.isInteger(configured) && configured > 0 && configured < 65536 ? configured : DEFAULT_PORT;
+    // mtas reach stat over UDP, possibly from other machines: bound on any address is fine.
+    return daemonChecks(target, [socketCheck({ proto: 'udp', port, name: 'udp_port', addresses: 'loopback-or-any' })]);
+  },
+};

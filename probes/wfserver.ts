@@ -1,0 +1,34 @@
+import { processAgeCheck } from '../src/checks/processAge.js';
+import { workflowsInErrorCheck } from '../src/checks/workflows.js';
+import { parseDuration } from '../src/config/duration.js';
+import { durationSchema, restartGraceShape } from '../src/config/schema.js';
+import { daemonChecks, moduleLogCheck } from '../src/moduleChecks.js';
+import type { ProbePlugin } from '../src/plugin.js';
+
+const DAY_MS = 86_400_000;
+
+export const wfserver: ProbePlugin = {
+  module: 'wfserver',
+  scope: 'Controls workflow instance execution.',
+  hint:
+    'If you encounter any problems, restart this module. If necessary, apply the procedure to increase precision of logs detailed in the ' +
+    '[Log precision](../../production/using/log-precision.md) section.',
+  runsOn: 'instance',
+  defaultSchedule: '*/30 * * * * *',
+  expected: (install, instance) => install.autoStart('wfserver', instance),
+  configShape: {
+    ...restartGraceShape,
+    logMaxAge: durationSchema.default('25h'),
+  },
+  metrics: [{ value: 'workflows_in_error', name: 'campaign_workflows_in_error', help: 'Workflows in error (xtk:workflow @failed = 1), through SOAP.', labels: ['instance'] }],
+  checks(target) {
+    const { config, instance, soap } = target;
+    const graceMs = parseDuration(config.restartGrace as string) as number;
+    return daemonChecks(target, [
+      moduleLogCheck(target, 'wfserver', parseDuration(config.logMaxAge as string) as number),
+      // A wfserver stuck on a lock keeps its process yet runs nothing: the daily restart is the tell.
+      processAgeCheck({ module: 'wfserver', instance, maxAgeMs: DAY_MS + graceMs }),
+      ...(soap ? [workflowsInErrorCheck({ client: soap })] : []),
+    ]);
+  },
+};

@@ -1,0 +1,24 @@
+import type { Check, CheckContext, CheckResult } from '../types.js';
+import { isTask, taskLabel, viewOf, type TaskSelector } from './nlserverTask.js';
+
+/**
+ * Campaign's own list of modules that should run and do not (`nlserver monitor -missing`). When it
+ * names the module, the module is critical whatever the other checks say: Campaign knows its own
+ * autoStart settings better than any process-table match.
+ */
+export function monitorMissingCheck(selector: TaskSelector): Check {
+  const label = taskLabel(selector);
+  return {
+    name: 'monitor_missing',
+    async run(ctx: CheckContext): Promise<CheckResult> {
+      const view = await viewOf(ctx);
+      if (!view?.enabled) return { state: 'ok', message: `${view?.reason ?? 'nlserver integration off'}: judged from the process table` };
+      const { missing } = view;
+      if (!missing.ok) return { state: 'ok', message: `nlserver monitor -missing failed (${missing.error}): judged from the process table` };
+      if (missing.parsed.entries.some((entry) => isTask(entry, selector))) {
+        return { state: 'critical', message: `${label} listed by nlserver monitor -missing (autoStart is on but it is not running)` };
+      }
+      return { state: 'ok', message: `${label} not listed by nlserver monitor -missing` };
+    },
+  };
+}

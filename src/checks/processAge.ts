@@ -1,0 +1,32 @@
+import type { Check, CheckContext, CheckResult } from '../types.js';
+import { formatDuration } from './format.js';
+import { isModuleProcess } from './process.js';
+
+export interface ProcessAgeOptions {
+  module: string;
+  instance?: string;
+  /** Older than this is a warning. */
+  maxAgeMs: number;
+}
+
+/**
+ * Campaign's "processes too old" indicator for one module: every module is restarted daily, so a
+ * process running for more than a day missed its restart and is likely stuck (a DB lock, a loop).
+ */
+export function processAgeCheck(opts: ProcessAgeOptions): Check {
+  const label = opts.instance === undefined ? opts.module : `${opts.module}@${opts.instance}`;
+  return {
+    name: 'process_age',
+    async run(ctx: CheckContext): Promise<CheckResult> {
+      const processes = (await ctx.snapshot.processes()).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
+      if (processes.length === 0) return { state: 'ok', message: `no ${label} process to age` };
+      const oldest = processes.reduce((a, b) => (a.startedAtMs <= b.startedAtMs ? a : b));
+      const ageMs = Math.max(0, ctx.now() - oldest.startedAtMs);
+      if (ageMs <= opts.maxAgeMs) return { state: 'ok', message: `${label} started ${formatDuration(ageMs)} ago` };
+      return {
+        state: 'warning',
+        message: `${label} (pid ${oldest.pid}) has run for ${formatDuration(ageMs)}, more than ${formatDuration(opts.maxAgeMs)}: it missed the daily restart (processes too old); stop it so the watchdog starts a fresh one`,
+      };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Check, CheckContext, CheckResult } from '../types.js';
+import { assertCheckName } from './format.js';
+import { isModuleProcess } from './process.js';
+
+export interface ProcessCountOptions {
+  name: string;
+  /** argv[1] of the counted processes (`mtachild`). */
+  module: string;
+  instance?: string;
+  /** The CheckResult.values key carrying the count. */
+  value: string;
+}
+
+/**
+ * Counts `nlserver <module>` processes without judging them: for on-demand workers such as mtachild,
+ * where none at all is normal while idle.
+ */
+export function processCountCheck(opts: ProcessCountOptions): Check {
+  const name = assertCheckName(opts.name);
+  const where = opts.instance === undefined ? '' : ` for ${opts.instance}`;
+  return {
+    name,
+    async run(ctx: CheckContext): Promise<CheckResult> {
+      const count = (await ctx.snapshot.processes()).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance)).length;
+      return { state: 'ok', message: `${count} ${opts.module} process${count === 1 ? '' : 'es'}${where}`, values: { [opts.value]: count } };
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+// Why not systeminformation: on Linux its mem() and fsOpenFiles() do read /proc without spawning,
+// but at fixed paths (no procRoot, so no fixtures) and they swallow read errors into fallback values
+// (os.totalmem(), null), which would turn "cannot read" into a plausible-looking reading. Its
+// fsSize() and processes() spawn df and ps, and a target allows the agent at most two children per
+// cycle, kept for nlserver; it has nothing for SysV shared memory. So the files are read here.
+
+/** `/proc/<relative>` under `procRoot`: the one place the path of a system file is built. */
+export function procPath(procRoot: string, relative: string): string {
+  return path.join(procRoot, relative);
+}
+
+/** Reads a text file, failing with a message that names it (e.g. `cannot read /proc/meminfo: ENOENT`). */
+export async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${reason(error)}`);
+  }
+}
+
+/** The error for a file whose content is not what the kernel writes there. */
+export function malformed(file: string, expected: string, got: string): Error {
+  return new Error(`${file}: expected ${expected}, got ${JSON.stringify(got.length > 80 ? `${got.slice(0, 80)}…` : got)}`);
+}
+
+/** A non-negative integer field, or the malformed-file error naming what was expected. */
+export function wholeNumber(text: string | undefined, file: string, expected: string): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw malformed(file, expected, text ?? '(nothing)');
+  return Number(text);
+}
+
+/** `no such file or directory (ENOENT)`: Node's message repeats the path, which the caller already names. */
+export function reason(error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  const text = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1];
+  if (err.code && text) return `${text} (${err.code})`;
+  return err.code ?? (error instanceof Error ? error.message : String(error));
+}
