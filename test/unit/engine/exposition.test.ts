@@ -111,6 +111,40 @@ describe('metrics', () => {
     expect(text).toContain('campaign_module_state{module="web",instance="default",state="ok"} 0');
   });
 
+  test('plugin-declared value metrics: their own label sets, result labels, and removal when a value goes', async () => {
+    const jobs: ProbePlugin = {
+      ...plugin,
+      module: 'export',
+      metrics: [
+        { value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'instance', 'job'] },
+        { value: 'system_load1', name: 'campaign_system_load1', help: 'h', labels: [] },
+      ],
+    };
+    const exportRow: Row = { ...row(), key: 'export@prod', module: 'export', instance: 'prod', plugin: jobs };
+    const metrics = new AgentMetrics('1', [jobs]);
+    const store = new StatusStore();
+    store.sync([exportRow], 0);
+    const job = (values: Record<string, number>) => ({ ...outcome('job_daily', 'ok'), values, labels: { job: 'daily-recipients' } });
+    metrics.updateRow(store.record(exportRow, [job({ last_success_timestamp_seconds: 1_764_000_000, system_load1: 0.5 })], 1000));
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="daily-recipients"} 1764000000');
+    expect(text).toMatch(/^campaign_system_load1 0.5$/m);
+    expect(text).toContain('campaign_module_memory_bytes');
+
+    metrics.updateRow(store.record(exportRow, [job({ system_load1: 0.75 })], 2000));
+    text = await metrics.registry.metrics();
+    expect(text).not.toContain('job="daily-recipients"');
+    expect(text).toMatch(/^campaign_system_load1 0.75$/m);
+
+    metrics.updateRow(store.record(exportRow, [], 3000));
+    expect(await metrics.registry.metrics()).not.toMatch(/^campaign_system_load1 /m);
+  });
+
+  test('a value declared twice under two names is refused', () => {
+    const clash: ProbePlugin = { ...plugin, metrics: [{ value: 'memory_bytes', name: 'campaign_other_bytes', help: 'h', labels: [] }] };
+    expect(() => new AgentMetrics('1', [clash])).toThrow('check value memory_bytes is declared twice (campaign_module_memory_bytes, campaign_other_bytes)');
+  });
+
   test('two agents in one process keep separate registries', async () => {
     const a = new AgentMetrics('1');
     const b = new AgentMetrics('2');
