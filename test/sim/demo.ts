@@ -1,13 +1,26 @@
 // `npm run demo`: a simulated Campaign host, the real agent watching it, and a scripted story of
 // breakdowns and repairs. `--no-story` keeps everything healthy. Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, projectDir, SimulatedHost } from './host.js';
 
 const withStory = !process.argv.includes('--no-story');
-const sim = await SimulatedHost.start({ instances: ['prod'], preferDefaultPorts: true });
-const configFile = await sim.writeAgentConfig({ defaults: { schedule: '*/2 * * * * *' } });
+const sim = await SimulatedHost.start({ instances: ['prod', 'staging'], preferDefaultPorts: true });
+// An export job's output, so the export row has evidence to judge.
+const exportDir = path.join(sim.varDir, 'prod', 'export');
+const exportFile = path.join(exportDir, 'recipients.csv');
+mkdirSync(exportDir, { recursive: true });
+writeFileSync(exportFile, 'id;email\n');
+const ageExport = (hours: number) => {
+  const when = new Date(Date.now() - hours * 3_600_000);
+  utimesSync(exportFile, when, when);
+};
+const configFile = await sim.writeAgentConfig({
+  defaults: { schedule: '*/2 * * * * *', timeout: '4s' },
+  campaign: { nlserverTimeout: '3s' },
+  modules: { export: { jobs: [{ name: 'recipients', instance: 'prod', glob: '*.csv', maxAge: '1h' }] } },
+});
 const agentLog = path.join(sim.root, 'agent.log');
 const agentOut = openSync(agentLog, 'a');
 const agent = spawn(process.execPath, [path.join(projectDir(), 'dist', 'src', 'cli.js'), 'run', '--config', configFile], {
@@ -26,7 +39,11 @@ const steps: Array<{ at: number; say: string; act: () => Promise<unknown> }> = [
   { at: 84, say: `syslogd back on UDP ${sim.ports.syslog}`, act: () => sim.setControl({ syslogdBindPort: undefined }) },
   { at: 92, say: 'crashing mta@prod: kill -9', act: () => sim.kill('mta', 'prod', 'SIGKILL') },
   { at: 104, say: 'repairing mta: nlserver start mta@prod', act: () => sim.runCli(['start', 'mta@prod']) },
-  { at: 112, say: 'story over: everything healthy again (Ctrl-C to stop)', act: async () => {} },
+  { at: 112, say: 'nlserver pdump hangs: the nlserver row goes unknown, modules fall back to /proc', act: () => sim.setControl({ nlserverMode: 'hang' }) },
+  { at: 124, say: 'nlserver answers again', act: () => sim.setControl({ nlserverMode: 'normal' }) },
+  { at: 132, say: 'the prod export job has produced nothing for 3h', act: async () => ageExport(3) },
+  { at: 142, say: 'the export job ran again', act: async () => ageExport(0) },
+  { at: 150, say: 'story over: everything healthy again (Ctrl-C to stop)', act: async () => {} },
 ];
 
 const header = [
