@@ -42,14 +42,14 @@ export class AgentMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const name of REJECTED_DEFAULTS) this.registry.removeSingleMetric(name);
-    new Gauge({ name: 'campaign_agent_build_info', help: 'Agent version; always 1.', labelNames: ['version'], registers }).set({ version }, 1);
+    new Gauge({ name: 'campaign_agent_build_info', help: 'Agent version; always 1. The campaign_* results come from scheduled probe runs, cached between runs, not from the scrape.', labelNames: ['version'], registers }).set({ version }, 1);
     this.up = new Gauge({ name: 'campaign_module_up', help: `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, labelNames: ['module', 'instance'], registers });
     this.state = new Gauge({ name: 'campaign_module_state', help: `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, labelNames: ['module', 'instance', 'state'], registers });
     this.checkSuccess = new Gauge({ name: 'campaign_check_success', help: `1 when the check passed (ok), 0 otherwise. ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers });
     this.checkDuration = new Gauge({ name: 'campaign_check_duration_seconds', help: `How long the check took. ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers });
-    this.checkLastRun = new Gauge({ name: 'campaign_check_last_run_timestamp_seconds', help: 'When the check last ran (Unix time); stale values mean the schedule stopped.', labelNames: ['module', 'instance', 'check'], registers });
-    this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
-    this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Probe cycles run by the scheduler.', registers });
+    this.checkLastRun = new Gauge({ name: 'campaign_check_last_run_timestamp_seconds', help: 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', labelNames: ['module', 'instance', 'check'], registers });
+    this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
+    this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
     for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
       const known = this.values.get(metric.value);
       if (known) {
