@@ -63,6 +63,7 @@ export function jobChecks(target: ProbeTarget, defaultDir?: (instance: string) =
       glob: job.glob,
       maxAgeMs: parseDuration(job.maxAge) as number,
       staleState: 'critical',
+      reportLastSuccess: true,
       ...(job.errorPattern ? { errorPattern: new RegExp(job.errorPattern) } : {}),
       labels: { job: job.name },
     });

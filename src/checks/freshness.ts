@@ -17,6 +17,8 @@ export interface FreshnessCheckOptions {
   errorPattern?: RegExp;
   /** Extra labels for the value metrics (e.g. `{ job }`). */
   labels?: Record<string, string>;
+  /** Also report `last_success_timestamp_seconds` (jobs); a module log has no notion of success. */
+  reportLastSuccess?: boolean;
 }
 
 // Errors of a run are at the end of its log; a job's output can be large, so only its tail is read.
@@ -25,8 +27,8 @@ const LAST_SUCCESS = 'lastSuccessMs';
 
 /**
  * Is there recent evidence that something ran: a module's log written lately, an export's output
- * file produced within its period? Values: `last_success_timestamp_seconds` (newest clean file) and
- * `newest_file_age_seconds`.
+ * file produced within its period? Values: `newest_file_age_seconds`, and for jobs
+ * `last_success_timestamp_seconds` (newest clean file).
  */
 export function freshnessCheck(opts: FreshnessCheckOptions): Check {
   const name = assertCheckName(opts.name);
@@ -57,7 +59,7 @@ export function freshnessCheck(opts: FreshnessCheckOptions): Check {
     const lastSuccessMs = ctx.memory.get(LAST_SUCCESS) as number | undefined;
     const values: Record<string, number> = {};
     // Never a success seen: 0, so "time() - metric" alerts fire rather than the series being absent.
-    values.last_success_timestamp_seconds = lastSuccessMs === undefined ? 0 : Math.floor(lastSuccessMs / 1000);
+    if (opts.reportLastSuccess) values.last_success_timestamp_seconds = lastSuccessMs === undefined ? 0 : Math.floor(lastSuccessMs / 1000);
     if (ageMs !== undefined) values.newest_file_age_seconds = Math.round(ageMs / 1000);
     return { state, message, values, ...(opts.labels ? { labels: opts.labels } : {}) };
   }

@@ -23,7 +23,7 @@ async function file(name: string, ageMs: number, content = 'line\n'): Promise<vo
 }
 
 const check = (extra: Partial<Parameters<typeof freshnessCheck>[0]> = {}) =>
-  freshnessCheck({ name: 'job_daily', dir, glob: '*.csv', maxAgeMs: 2 * HOUR, staleState: 'critical', labels: { job: 'daily' }, ...extra });
+  freshnessCheck({ name: 'job_daily', dir, glob: '*.csv', maxAgeMs: 2 * HOUR, staleState: 'critical', labels: { job: 'daily' }, reportLastSuccess: true, ...extra });
 
 describe('freshness', () => {
   test('a fresh file: ok, with its mtime as last success and its age', async () => {
@@ -74,7 +74,10 @@ describe('freshness', () => {
     await file('mta_2.log', HOUR);
     await file('mtachild.log', 0);
     const log = freshnessCheck({ name: 'log', dir, glob: 'mta{,_2}.log', maxAgeMs: 25 * HOUR, staleState: 'warning' });
-    expect((await log.run(makeContext())).message).toBe('mta_2.log written 1h ago');
+    const result = await log.run(makeContext());
+    expect(result.message).toBe('mta_2.log written 1h ago');
+    // A log is not a job: it must not feed campaign_job_last_success_timestamp_seconds.
+    expect(Object.keys(result.values!)).toEqual(['newest_file_age_seconds']);
   });
 
   test('bad options fail when the check is built', () => {
