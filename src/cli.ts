@@ -7,7 +7,9 @@ import { ConfigError, EMBEDDED_CONFIG, loadConfig } from './config/load.js';
 import { runDaemon } from './daemon.js';
 import { scheduleOf } from './engine/plan.js';
 import { exitCodeOf, worst } from './engine/states.js';
+import type { RowStatus } from './engine/store.js';
 import { createLogger } from './logger.js';
+import { nagiosOutput, nagiosUnknown } from './nagios.js';
 import { statusDocument, statusText } from './status.js';
 
 const program = new Command('campaign-health')
@@ -25,29 +27,58 @@ program
     process.exitCode = await runDaemon(options.config);
   });
 
+type CheckFormat = 'text' | 'json' | 'nagios';
+
 program
   .command('check')
   .description('run every enabled probe once, print the result, exit 0 ok / 1 warning / 2 critical / 3 unknown')
   .addOption(configOption())
   .option('-m, --module <name>', 'only this module (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
-  .action(async (options: { config: string; module: string[]; format: 'text' | 'json' }) => {
-    // Nagios reads exit 3 as UNKNOWN: the check could not run.
-    const { config } = await loadOrExit(options.config, 3);
+  .addOption(new Option('-f, --format <format>', 'output format (nagios: plugin output with perfdata)').choices(['text', 'json', 'nagios']).default('text'))
+  // A usage error means the check did not run: Nagios' UNKNOWN (3), not commander's 1 (WARNING).
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 3))
+  .action(async (options: { config: string; module: string[]; format: CheckFormat }) => {
+    // Nagios reads exit 3 as UNKNOWN: the check could not run. It shows stdout, so in its format the
+    // reason goes there, as the status line.
+    const cannotRun = (reason: string, problems: string[] = []): never => {
+      if (options.format === 'nagios') process.stdout.write(nagiosUnknown(reason, problems).output);
+      else process.stderr.write(problems.length > 0 ? `${reason}:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n` : `${reason}\n`);
+      process.exit(3);
+    };
+    let loaded: Awaited<ReturnType<typeof loadConfig>>;
+    try {
+      loaded = await loadConfig(plugins, options.config);
+    } catch (error) {
+      if (error instanceof ConfigError) return cannotRun('invalid config', error.problems);
+      throw error;
+    }
+    const { config } = loaded;
     const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     const known = plugins.map((plugin) => plugin.module);
     const unknown = options.module.filter((name) => !known.includes(name));
     if (unknown.length > 0) {
-      process.stderr.write(`--module: unknown module ${unknown.map((name) => JSON.stringify(name)).join(', ')}; known modules: ${known.join(', ')}\n`);
-      process.exit(3);
+      return cannotRun(`--module: unknown module ${unknown.map((name) => JSON.stringify(name)).join(', ')}; known modules: ${known.join(', ')}`);
     }
-    const agent = new Agent({ config, plugins, log });
-    await agent.refresh();
-    const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
-    const keys = new Set(selected.map((row) => row.key));
-    await agent.runCycle(keys);
-    const rows = agent.store.all().filter((row) => keys.has(row.key));
+    let rows: RowStatus[];
+    let agent: Agent;
+    try {
+      agent = new Agent({ config, plugins, log });
+      await agent.refresh();
+      const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
+      const keys = new Set(selected.map((row) => row.key));
+      await agent.runCycle(keys);
+      rows = agent.store.all().filter((row) => keys.has(row.key));
+    } catch (error) {
+      // Checks catch their own failures; this is the agent itself failing, which is not a verdict.
+      return cannotRun(`check failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     const now = agent.now();
+    if (options.format === 'nagios') {
+      const result = nagiosOutput(rows);
+      process.stdout.write(result.output);
+      process.exitCode = result.exitCode;
+      return;
+    }
     process.stdout.write(
       options.format === 'json'
         ? `${JSON.stringify(statusDocument(rows, { version: AGENT_VERSION, startedAt: agent.startedAt }, now), null, 2)}\n`

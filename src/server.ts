@@ -4,6 +4,7 @@ import { AGENT_VERSION, type Agent } from './agent.js';
 import { parseListen } from './config/schema.js';
 import type { Scheduler } from './engine/scheduler.js';
 import { statusDocument, statusText } from './status.js';
+import { STATUS_PAGE_CSP, statusPage } from './statusPage.js';
 
 export interface StatusServer {
   server: http.Server;
@@ -13,8 +14,9 @@ export interface StatusServer {
 }
 
 /**
- * The local endpoint: /metrics for Prometheus, /status for tools (JSON) and people (text), /healthz
- * for systemd and load balancers. Read-only, GET only, no stack traces in answers.
+ * The local endpoint: / for people in a browser (HTML), /metrics for Prometheus, /status for tools
+ * (JSON) and people (text), /healthz for systemd and load balancers. Read-only, GET only, no stack
+ * traces in answers.
  */
 export async function startServer(agent: Agent, scheduler: Scheduler | undefined, listen: string): Promise<StatusServer> {
   const target = parseListen(listen);
@@ -68,8 +70,16 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
       const fresh = scheduler?.fresh() ?? false;
       return send(response, fresh ? 200 : 503, 'text/plain; charset=utf-8', fresh ? 'ok\n' : 'probe cycles are not running or are stale\n');
     }
-    case '/':
-      return send(response, 200, 'text/plain; charset=utf-8', statusText(agent.store.all(), agent.now()));
+    case '/': {
+      const page = statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
+      // Module details quote foreign text (HTTP answers, command output): besides escaping, the
+      // browser is told to run no script, load nothing, never sniff another type, and not frame it.
+      return send(response, 200, 'text/html; charset=utf-8', page, {
+        'Content-Security-Policy': STATUS_PAGE_CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+      });
+    }
     default:
       return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics or /healthz\n');
   }
@@ -82,7 +92,7 @@ function wantsText(url: URL, request: http.IncomingMessage): boolean {
   return accept.includes('text/plain') && !accept.includes('application/json');
 }
 
-function send(response: http.ServerResponse, status: number, type: string, body: string): void {
-  response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+function send(response: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+  response.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   response.end(response.req.method === 'HEAD' ? undefined : body);
 }
