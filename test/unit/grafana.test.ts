@@ -1,0 +1,398 @@
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { plugins } from '../../probes/index.js';
+import { AgentMetrics } from '../../src/metrics.js';
+import { projectRoot } from '../../src/paths.js';
+
+// The shipped Grafana dashboard may only query series the agent really exports, with the labels they
+// really carry once Prometheus has scraped them with the shipped scrape job (config/prometheus/scrape.yml);
+// a renamed metric or label must break this test, not the dashboard.
+
+const DASHBOARD = path.join(projectRoot(), 'config', 'grafana', 'campaign-health.json');
+const SCRAPE_CONFIG = path.join(projectRoot(), 'config', 'prometheus', 'scrape.yml');
+/** The shipped scrape job; the dashboard names it where `job` is the target's (host variable, `up`). */
+const SCRAPE_JOB = 'campaign-health';
+
+/**
+ * campaign_ metrics deliberately not on the dashboard. Keep it short: each entry needs a reason.
+ */
+const LEFT_OUT: Readonly<Record<string, string>> = {
+  // All SysV segments, including the one trackinglogd and web hold on every redirection server by
+  // design (see README, System indicators): never 0, so not a signal; the orphaned count is shown.
+  campaign_system_shm_segments: 'by-design segments make the total meaningless',
+};
+
+/**
+ * Target labels of the shipped scrape job. It sets honor_labels: true, so a label the agent sets itself
+ * wins: `instance` on campaign_* series of a Campaign instance is that instance (prod, default), `job` on
+ * campaign_job_last_success_timestamp_seconds the export/import job; elsewhere they are the scrape
+ * address and the job name. Its relabelling adds `host` (the server) to every series; the agent never
+ * sets `host`. Labels from the targets file (env, role...) exist too but are the user's, not queried.
+ */
+const TARGET_LABELS = ['instance', 'job'] as const;
+const HOST_LABEL = 'host';
+
+/**
+ * Panels whose Campaign-instance series are not filtered by $campaign_instance. Each entry needs a reason.
+ */
+const HOST_ONLY_PANELS: Readonly<Record<string, string>> = {
+  // trackinglogd is per machine (instance `default`); the Campaign instance is in the check name.
+  'Tracking logs: time since last growth': 'trackinglogd rows are all Campaign instance default',
+  'Tracking logs: newest file size': 'trackinglogd rows are all Campaign instance default',
+};
+
+/** Metrics Prometheus generates per target rather than scraping. */
+const PROMETHEUS_METRICS: Readonly<Record<string, readonly string[]>> = { up: [] };
+
+/** PromQL functions and aggregations the dashboard may call; anything else followed by `(` is a typo. */
+const FUNCTIONS = new Set([
+  'abs', 'absent', 'avg', 'avg_over_time', 'bottomk', 'ceil', 'changes', 'clamp', 'clamp_max', 'clamp_min', 'count',
+  'count_over_time', 'delta', 'deriv', 'floor', 'increase', 'irate', 'label_replace', 'last_over_time', 'max',
+  'max_over_time', 'min', 'min_over_time', 'rate', 'resets', 'round', 'scalar', 'sort', 'sort_desc', 'sum',
+  'sum_over_time', 'time', 'timestamp', 'topk', 'vector',
+]);
+const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
+/** Grafana's built-in variables an expression may use besides the dashboard's own. */
+const GRAFANA_VARIABLES = new Set(['__rate_interval', '__interval', '__range']);
+
+interface Target {
+  expr?: string;
+  refId?: string;
+  legendFormat?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface Panel {
+  id?: number;
+  type?: string;
+  title?: string;
+  gridPos?: { x: number; y: number; w: number; h: number };
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query?: string };
+  datasource?: { type?: string; uid?: string };
+}
+interface Dashboard {
+  schemaVersion: number;
+  uid: string;
+  title: string;
+  description: string;
+  panels: Panel[];
+  templating: { list: Variable[] };
+}
+
+function load(): Dashboard {
+  return JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+}
+
+/** Metric names of an expression: label matchers, ranges, grouping clauses, variables, functions and keywords removed. */
+function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\$\{[^}]*\}|\$\w+/g, ' ');
+  const names = new Set<string>();
+  // The lookbehind keeps the exponent or unit of a number (1e3, 5m) from reading as a name.
+  for (const match of stripped.matchAll(/(?<![\w.:])[A-Za-z_:][\w:]*/g)) {
+    const word = match[0];
+    const isCall = /^\s*\(/.test(stripped.slice(match.index + word.length));
+    if (isCall) {
+      if (!FUNCTIONS.has(word)) names.add(`${word}()`); // reported as unknown: not a function we know
+      continue;
+    }
+    if (!KEYWORDS.has(word)) names.add(word);
+  }
+  return [...names];
+}
+
+/** `metric{label op "value", ...}` selectors of an expression. */
+function selectors(expr: string): { metric: string; matchers: { label: string; op: string; value: string }[] }[] {
+  return [...expr.matchAll(/([A-Za-z_:][\w:]*)\s*\{([^}]*)\}/g)].map(([, metric, body]) => ({
+    metric: metric!,
+    matchers: [...body!.matchAll(/([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map(([, label, op, value]) => ({ label: label!, op: op!, value: value! })),
+  }));
+}
+
+/** Labels of a metric as a query sees them after the shipped scrape job (honor_labels: true, `host` relabelled). */
+function scrapedLabels(own: readonly string[]): Set<string> {
+  return new Set([...own, HOST_LABEL, ...TARGET_LABELS]);
+}
+
+/**
+ * What a label of a scraped metric means: `instance` and `job` are the agent's (Campaign instance,
+ * export job) where the agent sets them, the target's (scrape address, scrape job) elsewhere.
+ */
+function labelMeaning(own: readonly string[], label: string): string {
+  return (TARGET_LABELS as readonly string[]).includes(label) ? `${label} (${own.includes(label) ? 'agent' : 'target'})` : label;
+}
+
+function allExprs(dashboard: Dashboard): { where: string; panel: string; expr: string; legend: string }[] {
+  return dashboard.panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => ({
+      where: `${panel.title} / ${target.refId}`,
+      panel: panel.title ?? '',
+      expr: target.expr ?? '',
+      legend: target.legendFormat ?? '',
+    })),
+  );
+}
+
+function variableQuery(variable: Variable): string {
+  return typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? '');
+}
+
+/** Every metric an expression names that the agent (or Prometheus) does not export. */
+function unknownMetrics(dashboard: Dashboard, exported: ReadonlyMap<string, readonly string[]>): string[] {
+  return allExprs(dashboard).flatMap(({ where, expr }) => metricNames(expr).filter((name) => !exported.has(name)).map((name) => `${where}: ${name}`));
+}
+
+/** Selectors filtering on a label the series lacks, or on host / Campaign instance with the wrong meaning. */
+function selectorProblems(dashboard: Dashboard, exported: ReadonlyMap<string, readonly string[]>): string[] {
+  const problems: string[] = [];
+  for (const { where, panel, expr } of allExprs(dashboard)) {
+    for (const { metric, matchers } of selectors(expr)) {
+      const own = exported.get(metric);
+      if (!own) continue; // reported by the metric-name test
+      const labels = scrapedLabels(own);
+      for (const { label, op, value } of matchers) {
+        const matcher = `${label}${op}"${value}"`;
+        if (!labels.has(label)) problems.push(`${where}: ${metric} has no label ${label} once scraped`);
+        if (label === HOST_LABEL && matcher !== `${HOST_LABEL}=~"$host"`) problems.push(`${where}: ${metric} filters the host with ${matcher}`);
+        if (label === 'instance' && !own.includes('instance')) problems.push(`${where}: ${metric}'s instance is the scrape address, not a Campaign instance (filter the server by host)`);
+        if (label === 'instance' && own.includes('instance') && matcher !== 'instance=~"$campaign_instance"') problems.push(`${where}: ${metric} filters the Campaign instance with ${matcher}`);
+        if (label === 'job' && !own.includes('job') && value !== SCRAPE_JOB) problems.push(`${where}: ${metric}'s job is the scrape job ${SCRAPE_JOB}, matched with ${value}`);
+      }
+      // One host picker for the whole dashboard: a selector without it shows every host.
+      if (!matchers.some(({ label }) => label === HOST_LABEL)) problems.push(`${where}: ${metric} is not filtered by $host`);
+      if (own.includes('instance') && !(panel in HOST_ONLY_PANELS) && !matchers.some(({ label }) => label === 'instance')) {
+        problems.push(`${where}: ${metric} is not filtered by $campaign_instance`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Grouping clauses, joins and legends naming labels the queried metrics lack; aggregations and joins
+ * without `host` (they would mix servers); a join on a label that means something else on its two
+ * sides (the right side is the metric after the clause, the left the expression's first metric).
+ */
+function groupingProblems(dashboard: Dashboard, exported: ReadonlyMap<string, readonly string[]>): string[] {
+  const problems: string[] = [];
+  for (const { where, expr, legend } of allExprs(dashboard)) {
+    const names = metricNames(expr);
+    const labels = new Set(names.flatMap((name) => [...scrapedLabels(exported.get(name) ?? [])]));
+    const clauses = [...expr.matchAll(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)].map((match) => ({
+      keyword: match[1]!,
+      list: match[2]!.split(',').map((label) => label.trim()).filter(Boolean),
+      end: match.index + match[0].length,
+    }));
+    const legends = [...legend.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map(([, label]) => label!);
+    for (const label of [...clauses.flatMap(({ list }) => list), ...legends]) if (!labels.has(label)) problems.push(`${where}: no label ${label}`);
+    for (const { keyword, list, end } of clauses) {
+      if ((keyword === 'by' || keyword === 'on') && !list.includes(HOST_LABEL)) problems.push(`${where}: ${keyword} (${list.join(', ')}) without ${HOST_LABEL}`);
+      if (keyword !== 'on') continue;
+      const left = names[0];
+      const right = metricNames(expr.slice(end).replace(/^\s*group_(?:left|right)\s*\([^)]*\)/, ''))[0];
+      if (!left || !right) continue;
+      for (const label of list) {
+        const [l, r] = [labelMeaning(exported.get(left) ?? [], label), labelMeaning(exported.get(right) ?? [], label)];
+        if (l !== r) problems.push(`${where}: on (${list.join(', ')}) joins ${left}'s ${l} with ${right}'s ${r}`);
+      }
+    }
+  }
+  return problems;
+}
+
+async function exportedMetrics(): Promise<Map<string, readonly string[]>> {
+  const metrics = new AgentMetrics('test', plugins);
+  const names = (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const exported = new Map<string, readonly string[]>(Object.entries(PROMETHEUS_METRICS));
+  for (const name of names) {
+    // prom-client keeps the declared label names on the metric object; its typings do not expose them.
+    const labelNames = (metrics.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
+    exported.set(name, labelNames);
+  }
+  return exported;
+}
+
+describe('Grafana dashboard', () => {
+  const dashboard = load();
+
+  test('is a Grafana dashboard document', () => {
+    expect(dashboard.schemaVersion).toBe(39);
+    expect(dashboard.uid).toMatch(/^[\w-]{1,40}$/);
+    expect(dashboard.title).toBeTruthy();
+    expect(dashboard.panels.length).toBeGreaterThan(0);
+    // The label handling is a deployment assumption; the description is where users read it.
+    expect(dashboard.description).toContain('config/prometheus/scrape.yml');
+    expect(dashboard.description).toContain('honor_labels: true');
+    expect(dashboard.description).toContain('`host`');
+  });
+
+  test('the shipped scrape job is the one the label checks model: honor_labels: true and a host label', () => {
+    const config = YAML.parse(readFileSync(SCRAPE_CONFIG, 'utf8')) as {
+      scrape_configs: { job_name: string; honor_labels?: boolean; relabel_configs?: { target_label?: string }[] }[];
+    };
+    const job = config.scrape_configs.find((candidate) => candidate.job_name === SCRAPE_JOB);
+    expect(job).toBeDefined();
+    expect(job!.honor_labels).toBe(true);
+    expect((job!.relabel_configs ?? []).map((rule) => rule.target_label)).toContain(HOST_LABEL);
+  });
+
+  test('the data source is a templated Prometheus variable used by every panel and target', () => {
+    const datasource = dashboard.templating.list.find((variable) => variable.name === 'datasource');
+    expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    const templated = { type: 'prometheus', uid: '${datasource}' };
+    for (const panel of dashboard.panels) {
+      expect({ title: panel.title, datasource: panel.datasource }).toEqual({ title: panel.title, datasource: templated });
+      for (const target of panel.targets ?? []) {
+        if (target.datasource) expect({ title: panel.title, datasource: target.datasource }).toEqual({ title: panel.title, datasource: templated });
+      }
+    }
+  });
+
+  test('every panel has a unique id, a title, a place on the grid and queries', () => {
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of dashboard.panels) {
+      expect(typeof panel.id).toBe('number');
+      expect(panel.title?.trim()).toBeTruthy();
+      expect(panel.type).toBeTruthy();
+      const grid = panel.gridPos;
+      expect(grid && [grid.x, grid.y, grid.w, grid.h].every(Number.isInteger)).toBe(true);
+      expect(grid!.x >= 0 && grid!.w > 0 && grid!.h > 0 && grid!.x + grid!.w <= 24).toBe(true);
+      const targets = panel.targets ?? [];
+      expect({ title: panel.title, targets: targets.length > 0 }).toEqual({ title: panel.title, targets: true });
+      for (const target of targets) expect({ title: panel.title, expr: Boolean(target.expr?.trim()) }).toEqual({ title: panel.title, expr: true });
+      const refIds = targets.map((target) => target.refId);
+      expect(new Set(refIds).size).toBe(refIds.length);
+    }
+  });
+
+  test('panels do not overlap', () => {
+    const overlaps: string[] = [];
+    const panels = dashboard.panels;
+    for (const [i, a] of panels.entries()) {
+      for (const b of panels.slice(i + 1)) {
+        const [p, q] = [a.gridPos!, b.gridPos!];
+        if (p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h) overlaps.push(`${a.title} / ${b.title}`);
+      }
+    }
+    expect(overlaps).toEqual([]);
+  });
+
+  test('the name extractor finds metrics and skips functions, labels, keywords, ranges and variables', () => {
+    expect(
+      metricNames(
+        'max by (host, module) (time() - campaign_a_seconds{host=~"$host", check="x_y"}) ' +
+          '* on (host) group_left (hint) campaign_b_info{host=~"${host}"} > 1e3 ' +
+          'or 60 * rate(campaign_c_total[$__rate_interval]) and bool up',
+      ).sort(),
+    ).toEqual(['campaign_a_seconds', 'campaign_b_info', 'campaign_c_total', 'up']);
+    expect(metricNames('campagn_module_up == 0')).toEqual(['campagn_module_up']);
+    expect(metricNames('mx(campaign_module_up)')).toEqual(['mx()', 'campaign_module_up']);
+  });
+
+  test('every expression uses only metrics the agent exports', async () => {
+    const exported = await exportedMetrics();
+    // Guards the registry read itself: an empty or label-less map would make the checks below vacuous.
+    expect(exported.get('campaign_module_up')).toEqual(['module', 'instance']);
+    expect(unknownMetrics(dashboard, exported)).toEqual([]);
+  });
+
+  test('a misspelt metric is caught', async () => {
+    const exported = await exportedMetrics();
+    const broken = load();
+    const target = broken.panels.flatMap((panel) => panel.targets ?? []).find((t) => t.expr?.includes('campaign_module_up'))!;
+    target.expr = target.expr!.replace('campaign_module_up', 'campaign_modules_up');
+    // Compared with the intact dashboard, so this test only speaks about the one misspelling.
+    const before = unknownMetrics(load(), exported);
+    const after = unknownMetrics(broken, exported);
+    expect(after.filter((problem) => !before.includes(problem))).toEqual([expect.stringContaining('campaign_modules_up')]);
+  });
+
+  test('selectors filter on labels the scraped series carry: host everywhere, instance only as the Campaign instance', async () => {
+    expect(selectorProblems(dashboard, await exportedMetrics())).toEqual([]);
+    // The exception list must not go stale: entries are panels of the dashboard.
+    const titles = dashboard.panels.map((panel) => panel.title);
+    expect(Object.keys(HOST_ONLY_PANELS).filter((title) => !titles.includes(title))).toEqual([]);
+  });
+
+  test('grouping clauses, joins and legends name labels of the metrics they query, with the same meaning on both sides', async () => {
+    expect(groupingProblems(dashboard, await exportedMetrics())).toEqual([]);
+  });
+
+  test('the label checks catch queries written for honor_labels: false', async () => {
+    const exported = await exportedMetrics();
+    const broken = load();
+    const targets = broken.panels.flatMap((panel) => panel.targets ?? []);
+    // The host as the scrape address, the Campaign instance as exported_instance, the hints joined on instance.
+    const system = targets.find((t) => t.expr?.startsWith('campaign_system_load1{'))!;
+    system.expr = system.expr!.replace('host=~"$host"', 'instance=~"$host"');
+    const memory = targets.find((t) => t.expr?.startsWith('campaign_module_memory_bytes{'))!;
+    memory.expr = memory.expr!.replace('instance=~"$campaign_instance"', 'exported_instance=~"$campaign_instance"');
+    const hints = targets.find((t) => t.expr?.includes('campaign_module_remediation_info'))!;
+    hints.expr = hints.expr!.replace('on (host, module) group_left (scope, hint)', 'on (host, instance, module) group_left (scope, hint)');
+    const job = targets.find((t) => t.expr?.includes('campaign_job_last_success_timestamp_seconds'))!;
+    job.legendFormat = job.legendFormat!.replace('{{job}}', '{{exported_job}}');
+    // Compared with the intact dashboard, so this test only speaks about the changes above.
+    const before = [...selectorProblems(load(), exported), ...groupingProblems(load(), exported)];
+    const after = [...selectorProblems(broken, exported), ...groupingProblems(broken, exported)].filter((problem) => !before.includes(problem));
+    expect(after.sort()).toEqual(
+      [
+        'Load vs CPUs / A: campaign_system_load1 is not filtered by $host',
+        "Load vs CPUs / A: campaign_system_load1's instance is the scrape address, not a Campaign instance (filter the server by host)",
+        'Module memory / A: campaign_module_memory_bytes has no label exported_instance once scraped',
+        'Module memory / A: campaign_module_memory_bytes is not filtered by $campaign_instance',
+        "Failing modules: remediation hints / A: on (host, instance, module) joins campaign_module_up's instance (agent) with campaign_module_remediation_info's instance (target)",
+        'Job last success age / A: no label exported_job',
+      ].sort(),
+    );
+  });
+
+  test('variables query exported metrics, and expressions use only defined variables', async () => {
+    const exported = await exportedMetrics();
+    const variables = dashboard.templating.list;
+    const byName = new Map(variables.map((variable) => [variable.name, variable]));
+    expect([...byName.keys()].sort()).toEqual(['campaign_instance', 'datasource', 'host']);
+    // The host is the relabelled `host` of the scrape job's targets; the Campaign instance is the agent's
+    // `instance`, kept by honor_labels: true, so it must come from a metric that sets it.
+    const host = /^label_values\((.+),\s*host\)$/.exec(variableQuery(byName.get('host')!))?.[1];
+    expect(host).toBeDefined();
+    expect(selectors(host!)).toEqual([expect.objectContaining({ matchers: [{ label: 'job', op: '=', value: SCRAPE_JOB }] })]);
+    expect(exported.get(selectors(host!)[0]!.metric)).not.toContain('job');
+    const campaignInstance = /^label_values\((.+),\s*instance\)$/.exec(variableQuery(byName.get('campaign_instance')!))?.[1];
+    expect(campaignInstance).toBeDefined();
+    expect(selectors(campaignInstance!)).toEqual([expect.objectContaining({ matchers: [{ label: 'host', op: '=~', value: '$host' }] })]);
+    expect(exported.get(selectors(campaignInstance!)[0]!.metric)).toContain('instance');
+    for (const variable of variables.filter((v) => v.type === 'query')) {
+      expect(variable.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      const query = variableQuery(variable);
+      const inner = /^label_values\((.+),\s*\w+\)$/.exec(query)?.[1];
+      expect(inner).toBeDefined();
+      expect(metricNames(inner!).filter((name) => !exported.has(name))).toEqual([]);
+      expect(metricNames(inner!).length).toBeGreaterThan(0);
+    }
+    const used = allExprs(dashboard).flatMap(({ expr }) => [...expr.matchAll(/\$\{?(\w+)/g)].map(([, name]) => name!));
+    expect(used.filter((name) => !byName.has(name) && !GRAFANA_VARIABLES.has(name))).toEqual([]);
+  });
+
+  test('every campaign_ metric is on a panel or deliberately left out', async () => {
+    const exported = await exportedMetrics();
+    const shown = new Set(allExprs(dashboard).flatMap(({ expr }) => metricNames(expr)));
+    const campaign = [...exported.keys()].filter((name) => name.startsWith('campaign_'));
+    expect(campaign.filter((name) => !shown.has(name) && !(name in LEFT_OUT))).toEqual([]);
+    // The allow-list must not go stale: entries are real metrics that are really absent.
+    for (const name of Object.keys(LEFT_OUT)) {
+      expect({ name, exported: exported.has(name), shown: shown.has(name) }).toEqual({ name, exported: true, shown: false });
+    }
+  });
+});
