@@ -6,7 +6,7 @@ import { buildPlan, type Row } from './engine/plan.js';
 import { runCheck } from './engine/runner.js';
 import { StatusStore } from './engine/store.js';
 import { AgentMetrics } from './metrics.js';
-import { projectRoot } from './paths.js';
+import { BUNDLE, projectRoot } from './paths.js';
 import type { ProbePlugin } from './plugin.js';
 import { CampaignSoapClient } from './campaign/soapClient.js';
 import { parseDuration } from './config/duration.js';
@@ -25,7 +25,8 @@ export interface AgentOptions {
   snapshotFactory?: () => CycleSnapshot;
 }
 
-export const AGENT_VERSION: string = (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+export const AGENT_VERSION: string =
+  BUNDLE?.version ?? (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 // Schedules that fire on the same tick (within a few ms) see the same process and socket tables.
 const SNAPSHOT_REUSE_MS = 250;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import type { ProbePlugin } from '../plugin.js';
-import { projectRoot } from '../paths.js';
+import { BUNDLE, projectRoot } from '../paths.js';
 import { buildConfigSchema, type AgentConfig } from './schema.js';
 
 /** A config that cannot be used; `problems` each name the file, the key and what was expected. */
@@ -14,7 +14,11 @@ export class ConfigError extends Error {
   }
 }
 
-export const EMBEDDED_CONFIG = path.join(projectRoot(), 'config', 'agent.yaml');
+/**
+ * The default config: config/agent.yaml of the package, or inside the single-file bundle the copy of it
+ * the bundle carries (no file to read there), named so that messages still say where it came from.
+ */
+export const EMBEDDED_CONFIG = BUNDLE ? 'embedded:config/agent.yaml' : path.join(projectRoot(), 'config', 'agent.yaml');
 
 export interface LoadedConfig {
   config: AgentConfig;
@@ -24,7 +28,7 @@ export interface LoadedConfig {
 export async function loadConfig(plugins: readonly ProbePlugin[], file: string = EMBEDDED_CONFIG): Promise<LoadedConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = BUNDLE && file === EMBEDDED_CONFIG ? BUNDLE.defaultConfig : await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new ConfigError(file, [`${file}: cannot read the config file (${code})`]);
