@@ -11,6 +11,8 @@ import type { ProbePlugin } from './plugin.js';
 import { CampaignSoapClient } from './campaign/soapClient.js';
 import { parseDuration } from './config/duration.js';
 import { nlserverReader, type NlserverView } from './nlserver/view.js';
+import { Remediator } from './remediation/remediator.js';
+import type { NlserverRun } from './remediation/run.js';
 import { createCycleSnapshot } from './snapshot/cycle.js';
 import type { CycleSnapshot, Install, Logger } from './types.js';
 
@@ -23,6 +25,10 @@ export interface AgentOptions {
   rediscoverMs?: number;
   /** Where process and socket tables come from; /proc by default. */
   snapshotFactory?: () => CycleSnapshot;
+  /** Runs `nlserver` for automatic remediation; the configured binary by default (tests inject one). */
+  remediationRun?: NlserverRun;
+  /** false: never act, whatever the config says (the one-shot `check` command is read-only). Default true. */
+  remediate?: boolean;
 }
 
 export const AGENT_VERSION: string =
@@ -36,8 +42,10 @@ const SNAPSHOT_REUSE_MS = 250;
  * status store and the metrics in step. Scheduling and exposition live elsewhere.
  */
 export class Agent {
-  readonly store = new StatusStore();
+  readonly store: StatusStore;
   readonly metrics: AgentMetrics;
+  /** Opt-in automatic restarts (modules.<name>.remediation), consulted after every recorded run. */
+  readonly remediator: Remediator;
   readonly startedAt: number;
   readonly now: () => number;
   private plan: Row[] = [];
@@ -56,7 +64,11 @@ export class Agent {
     this.startedAt = this.now();
     this.rediscoverMs = options.rediscoverMs ?? 60_000;
     this.metrics = new AgentMetrics(AGENT_VERSION, options.plugins);
+    this.store = new StatusStore(this.now);
+    this.store.onStale = (status) => this.metrics.updateRow(status);
+    this.metrics.beforeCollect = () => this.store.expireStale();
     this.configureNlserver();
+    this.remediator = new Remediator({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.remediationRun ? { run: options.remediationRun } : {}) });
   }
 
   get config(): AgentConfig {
@@ -98,7 +110,9 @@ export class Agent {
 
   /** Runs the enabled rows selected by `keys` (all when omitted) once, sharing one snapshot. */
   async runCycle(keys?: ReadonlySet<string>): Promise<void> {
-    if (this.now() - this.discoveredAt >= this.rediscoverMs) await this.refresh();
+    // Negative when the clock was set back: read the install now rather than when the clock catches up.
+    const sinceDiscovery = this.now() - this.discoveredAt;
+    if (sinceDiscovery >= this.rediscoverMs || sinceDiscovery < 0) await this.refresh();
     const rows = this.plan.filter((row) => row.enabled && !row.blocked && (!keys || keys.has(row.key)));
     const snapshot = this.cycleSnapshot();
     await Promise.all(rows.map((row) => this.runRow(row, snapshot)));
@@ -121,6 +135,8 @@ export class Agent {
     if (!this.plan.some((current) => current.key === row.key)) return;
     const status = this.store.record(row, outcomes, this.now());
     this.metrics.updateRow(status);
+    // After the result is published: a restart (up to a minute) must not delay what /status shows.
+    if (this.options.remediate !== false) await this.remediator.observe(row, status, async () => snapshot.nlserver?.(), this.now());
     if (status.state !== 'ok') this.log.debug({ row: row.key, state: status.state, detail: status.detail }, 'row checked');
   }
 
@@ -134,6 +150,7 @@ export class Agent {
     const { removed } = this.store.sync(this.plan, this.now());
     for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
     this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
+    this.remediator.sync(this.plan);
   }
 
   private logInstallChanges(install: Install): void {

@@ -11,6 +11,7 @@ import type { RowStatus } from './engine/store.js';
 import { createLogger } from './logger.js';
 import { nagiosOutput, nagiosUnknown } from './nagios.js';
 import { statusDocument, statusText } from './status.js';
+import { loadWebConfig } from './webConfig.js';
 
 const program = new Command('campaign-health')
   .description('Health checks for Adobe Campaign Classic servers: probes per module, Prometheus metrics, status endpoint.')
@@ -24,7 +25,9 @@ program
   .description('run the daemon: scheduled probes, /metrics, /status, /healthz')
   .addOption(configOption())
   .action(async (options: { config: string }) => {
-    process.exitCode = await runDaemon(options.config);
+    // Exit explicitly: a check still hanging past the bounded shutdown wait (its socket, its timeout
+    // timer) must not keep the process alive after the daemon has stopped.
+    process.exit(await runDaemon(options.config));
   });
 
 type CheckFormat = 'text' | 'json' | 'nagios';
@@ -62,7 +65,8 @@ program
     let rows: RowStatus[];
     let agent: Agent;
     try {
-      agent = new Agent({ config, plugins, log });
+      // A check is read-only: automatic remediation belongs to the daemon alone.
+      agent = new Agent({ config, plugins, log, remediate: false });
       await agent.refresh();
       const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
       const keys = new Set(selected.map((row) => row.key));
@@ -95,12 +99,14 @@ program
   .addOption(configOption())
   .action(async (options: { config: string }) => {
     const { config, file } = await loadOrExit(options.config);
+    const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
     const agent = new Agent({ config, plugins, log: createLogger('error') });
     await agent.refresh();
     const install = agent.currentInstall();
     const report = {
       file,
       config,
+      ...(web ? { webConfig: { file: web.file, tls: web.tls ? { clientAuth: web.tls.clientAuth } : false, basicAuthUsers: web.auth?.userCount ?? 0, headers: Object.keys(web.headers) } } : {}),
       discovered: {
         installDir: install?.installDir,
         found: install?.found,
@@ -139,6 +145,18 @@ program
       );
     }
   });
+
+async function loadWebConfigOrExit(file: string) {
+  try {
+    return await loadWebConfig(file);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`invalid web config:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
 
 async function loadOrExit(file: string, exitCode = 2) {
   try {

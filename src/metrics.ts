@@ -4,6 +4,7 @@ import type { ProbePlugin, ValueMetric } from './plugin.js';
 import type { RowStatus } from './engine/store.js';
 import { isUp } from './engine/states.js';
 import { STATES } from './types.js';
+import { REMEDIATION_ACTIONS, REMEDIATION_RESULTS, type RemediationMetrics } from './remediation/remediator.js';
 
 const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
 
@@ -24,7 +25,7 @@ export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
 ];
 
 /** Every series the agent exports, in one registry per agent (no global state: tests build several). */
-export class AgentMetrics {
+export class AgentMetrics implements RemediationMetrics {
   readonly registry = new Registry();
   private readonly up: Gauge;
   private readonly state: Gauge;
@@ -33,16 +34,32 @@ export class AgentMetrics {
   private readonly checkLastRun: Gauge;
   private readonly remediation: Gauge;
   private readonly cycles: Counter;
+  private readonly reloadSuccess: Gauge;
+  private readonly reloadTimestamp: Gauge;
+  private readonly remediationActions: Counter;
+  private readonly remediationSuppressedGauge: Gauge;
+  /** `module@instance` of the rows with automatic remediation on, whose series exist. */
+  private remediated = new Map<string, { module: string; instance: string }>();
   /** value key -> its declaration and gauge. */
   private readonly values = new Map<string, { metric: ValueMetric; gauge: Gauge }>();
   /** Per row, per check: the label sets exported for each value gauge, to remove them when they go. */
   private readonly exported = new Map<string, Map<string, Map<string, Record<string, string>>>>();
 
+  /** Runs at the start of every scrape (the agent expires stale results there). */
+  beforeCollect?: () => void;
+
   constructor(version: string, plugins: readonly ProbePlugin[] = []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const name of REJECTED_DEFAULTS) this.registry.removeSingleMetric(name);
-    new Gauge({ name: 'campaign_agent_build_info', help: 'Agent version; always 1. The campaign_* results come from scheduled probe runs, cached between runs, not from the scrape.', labelNames: ['version'], registers }).set({ version }, 1);
+    new Gauge({
+      name: 'campaign_agent_build_info',
+      help: 'Agent version; always 1. The campaign_* results come from scheduled probe runs, cached between runs, not from the scrape.',
+      labelNames: ['version'],
+      registers,
+      // Collected before every campaign_module_* series: results gone stale turn unknown in this scrape.
+      collect: () => this.beforeCollect?.(),
+    }).set({ version }, 1);
     this.up = new Gauge({ name: 'campaign_module_up', help: `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, labelNames: ['module', 'instance'], registers });
     this.state = new Gauge({ name: 'campaign_module_state', help: `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, labelNames: ['module', 'instance', 'state'], registers });
     this.checkSuccess = new Gauge({ name: 'campaign_check_success', help: `1 when the check passed (ok), 0 otherwise. ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers });
@@ -50,6 +67,12 @@ export class AgentMetrics {
     this.checkLastRun = new Gauge({ name: 'campaign_check_last_run_timestamp_seconds', help: 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', labelNames: ['module', 'instance', 'check'], registers });
     this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
+    // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
+    this.reloadSuccess = new Gauge({ name: 'campaign_agent_config_last_reload_success', help: 'Whether the last config load succeeded: 1 after start and after an accepted SIGHUP reload (config and web config file), 0 after a refused one (the previous config keeps running). Set by the daemon, not by the scheduled probes.', registers });
+    this.reloadTimestamp = new Gauge({ name: 'campaign_agent_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or SIGHUP), Unix time. Set by the daemon, not by the scheduled probes.', registers });
+    this.configLoaded(true, Date.now());
+    this.remediationActions = new Counter({ name: 'campaign_remediation_actions_total', help: 'Automatic remediation decisions taken after scheduled probe runs (modules.<name>.remediation): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'instance', 'action', 'result'], registers });
+    this.remediationSuppressedGauge = new Gauge({ name: 'campaign_remediation_suppressed', help: '1 while automatic remediation of the module is held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'instance'], registers });
     for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
       const known = this.values.get(metric.value);
       if (known) {
@@ -103,8 +126,38 @@ export class AgentMetrics {
     this.exported.set(status.key, current);
   }
 
+  /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
+  remediationRows(rows: readonly { module: string; instance: string }[]): void {
+    const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
+    for (const [key, labels] of this.remediated) {
+      if (wanted.has(key)) continue;
+      this.remediationSuppressedGauge.remove(labels);
+      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.remove({ ...labels, action, result });
+    }
+    for (const [key, labels] of wanted) {
+      if (this.remediated.has(key)) continue;
+      this.remediationSuppressedGauge.set(labels, 0);
+      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.inc({ ...labels, action, result }, 0);
+    }
+    this.remediated = wanted;
+  }
+
+  countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
+    this.remediationActions.inc(labels);
+  }
+
+  remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
+    this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
+  }
+
   countCycle(): void {
     this.cycles.inc();
+  }
+
+  /** A config load at start or on SIGHUP: accepted (the timestamp moves) or refused. */
+  configLoaded(success: boolean, atMs: number): void {
+    this.reloadSuccess.set(success ? 1 : 0);
+    if (success) this.reloadTimestamp.set(atMs / 1000);
   }
 
   private dropRow(key: string): void {

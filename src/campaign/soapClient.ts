@@ -126,7 +126,8 @@ export class CampaignSoapClient {
   async #logon(signal: AbortSignal): Promise<Session> {
     const password = await this.#readPassword();
     const answer = await this.#post(LOGON_ACTION, logonEnvelope(this.login, password), {}, signal);
-    const envelope = this.#parse(LOGON_ACTION, answer);
+    // A Logon answer that quotes the request back (a proxy's error page) must not show the password.
+    const envelope = this.#parse(LOGON_ACTION, answer, [password]);
     if (envelope.fault !== undefined) {
       const text = this.#faultText(envelope.fault, [password]);
       throw new CampaignSoapError('logon-refused', `SOAP logon refused for operator ${this.login}: ${text} (${this.url})`);
@@ -164,13 +165,9 @@ export class CampaignSoapClient {
       if (isSessionFault(envelope.fault)) return { expired: true, fault: envelope.fault };
       throw this.#error('fault', QUERY_ACTION, this.#faultText(envelope.fault));
     }
-    const response = findByLocalName(envelope.body, 'ExecuteQueryResponse');
-    const output = findByLocalName(response, 'pdomOutput');
-    if (output === undefined) {
-      const what = response === undefined ? 'ExecuteQueryResponse' : 'pdomOutput';
-      throw this.#error('bad-answer', QUERY_ACTION, `HTTP ${answer.status}: the answer has no ${what}`);
-    }
-    return { expired: false, result: readQueryOutput(output) };
+    const result = readQueryAnswer(envelope.body);
+    if ('missing' in result) throw this.#error('bad-answer', QUERY_ACTION, `HTTP ${answer.status}: the answer has no ${result.missing}`);
+    return { expired: false, result };
   }
 
   async #post(action: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
@@ -186,11 +183,11 @@ export class CampaignSoapClient {
     return answer;
   }
 
-  #parse(action: string, answer: HttpAnswer): { fault?: SoapFault; body: XmlNode } {
+  #parse(action: string, answer: HttpAnswer, extraSecrets: string[] = []): { fault?: SoapFault; body: XmlNode } {
     const envelope = parseSoapEnvelope(answer.body);
     if (!envelope.ok) {
       const cut = answer.truncated ? ` (answer cut at ${this.maxBodyBytes} bytes)` : '';
-      throw this.#error('bad-answer', action, `HTTP ${answer.status} is not a SOAP answer: ${this.#redact(envelope.reason)}${cut}`);
+      throw this.#error('bad-answer', action, `HTTP ${answer.status} is not a SOAP answer: ${this.#redact(envelope.reason, extraSecrets)}${cut}`);
     }
     return { fault: envelope.fault, body: envelope.body as XmlNode };
   }
@@ -286,6 +283,17 @@ function findByLocalName(parent: XmlNode | undefined, local: string): XmlNode | 
   return childrenOf(parent).find((c) => splitQName(c.name).local === local)?.node;
 }
 
+/**
+ * The result in the Body of an ExecuteQuery answer (`ExecuteQueryResponse/pdomOutput`), or which of the
+ * two elements is missing. Pure: never throws, whatever the Body holds.
+ */
+export function readQueryAnswer(body: XmlNode): QueryResult | { missing: 'ExecuteQueryResponse' | 'pdomOutput' } {
+  const response = findByLocalName(body, 'ExecuteQueryResponse');
+  const output = findByLocalName(response, 'pdomOutput');
+  if (output === undefined) return { missing: response === undefined ? 'ExecuteQueryResponse' : 'pdomOutput' };
+  return readQueryOutput(output);
+}
+
 function readQueryOutput(output: XmlNode): QueryResult {
   const [element] = childrenOf(output);
   if (element === undefined) return { rows: [] };
@@ -294,7 +302,8 @@ function readQueryOutput(output: XmlNode): QueryResult {
   }
   const record = dataAttributes(element.node);
   const count = record.count;
-  return count !== undefined && /^\d+$/.test(count) ? { rows: [record], count: Number(count) } : { rows: [record] };
+  // A count past 2^53 would come out rounded, or as Infinity: only exact counts are given.
+  return count !== undefined && /^\d+$/.test(count) && Number.isSafeInteger(Number(count)) ? { rows: [record], count: Number(count) } : { rows: [record] };
 }
 
 /** Namespace declarations are XML plumbing, not selected fields. */

@@ -123,6 +123,10 @@ async function statFile(dir: string, name: string): Promise<Observation | undefi
 /** Updates and returns the memory for this run. */
 function remember(store: Map<string, unknown>, now: number, newest: Observation | undefined): GrowthMemory {
   const memory = (store.get(MEMORY_KEY) as GrowthMemory | undefined) ?? { firstRunMs: now };
+  // After the clock was set back, times remembered from before are in the future: kept as they are,
+  // they would make a stall look fresh until the clock caught up (hours). Now is the latest they can be.
+  memory.firstRunMs = Math.min(memory.firstRunMs, now);
+  if (memory.changeSeenMs !== undefined) memory.changeSeenMs = Math.min(memory.changeSeenMs, now);
   if (newest !== undefined) {
     if (isActivity(memory.previous, newest)) memory.changeSeenMs = now;
     memory.previous = newest;

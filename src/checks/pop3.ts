@@ -212,7 +212,8 @@ function trackBacklog(ctx: CheckContext, count: number): number | undefined {
   }
   const previous = ctx.memory.get(BACKLOG_MEMORY_KEY) as Backlog | undefined;
   const drained = previous === undefined || count < previous.count;
-  const backlog: Backlog = { since: drained ? now : previous.since, count };
+  // A clock set back leaves the remembered start in the future; now is the latest it can be.
+  const backlog: Backlog = { since: drained ? now : Math.min(previous.since, now), count };
   ctx.memory.set(BACKLOG_MEMORY_KEY, backlog);
   return Math.max(0, now - backlog.since);
 }

@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { snippet } from './format.js';
 
 /**
  * An element as fast-xml-parser returns it without `preserveOrder`: '' when empty, a string when it
@@ -10,7 +11,16 @@ export type XmlNode = string | { [key: string]: unknown };
 const ATTRIBUTE_PREFIX = '@_';
 const TEXT_KEY = '#text';
 
+/**
+ * fast-xml-parser throws on elements named like these (its prototype-pollution guard), which would make
+ * any answer holding one crash its reader. They are renamed `#<name>` instead: '#' cannot start an XML
+ * name, so no real element is mistaken for one. (fxp applies the transform twice to self-closing tags:
+ * the renamed name is left alone the second time.)
+ */
+const RESERVED_ELEMENT_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
 const parser = new XMLParser({
+  transformTagName: (name: string) => (RESERVED_ELEMENT_NAMES.has(name) ? `#${name}` : name),
   ignoreAttributes: false,
   attributeNamePrefix: ATTRIBUTE_PREFIX,
   textNodeName: TEXT_KEY,
@@ -22,6 +32,12 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
 });
+
+/**
+ * The parser's own words in a reason are cut here: a reason ends up in one-line check messages. Generous,
+ * because callers redact secrets after this cut (a cut secret would no longer match whole).
+ */
+const PROBLEM_MAX_CHARS = 300;
 
 export type XmlRootResult = { ok: true; name: string; node: XmlNode } | { ok: false; reason: string };
 
@@ -36,9 +52,16 @@ export function parseXmlRoot(text: string): XmlRootResult {
   if (trimmed === '') return { ok: false, reason: 'empty body' };
   const validation = XMLValidator.validate(trimmed);
   if (validation !== true) {
-    return { ok: false, reason: `not well-formed XML (${validation.err.msg} at line ${validation.err.line})` };
+    // The validator quotes names and characters from the text: one line, cut, for check messages.
+    return { ok: false, reason: `not well-formed XML (${snippet(validation.err.msg, PROBLEM_MAX_CHARS)} at line ${validation.err.line})` };
   }
-  const document = parser.parse(trimmed) as Record<string, unknown>;
+  let document: Record<string, unknown>;
+  try {
+    document = parser.parse(trimmed) as Record<string, unknown>;
+  } catch (error) {
+    // Validated text should parse; if the parser still refuses it, that is a rejection, not a crash.
+    return { ok: false, reason: `cannot parse XML (${snippet(error instanceof Error ? error.message : String(error), PROBLEM_MAX_CHARS)})` };
+  }
   const roots = Object.keys(document);
   const name = roots[0];
   const node = name === undefined ? undefined : document[name];

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
+import YAML, { Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import type { ProbePlugin } from '../plugin.js';
 import { BUNDLE, projectRoot } from '../paths.js';
@@ -36,24 +36,113 @@ export async function loadConfig(plugins: readonly ProbePlugin[], file: string =
   return { config: parseConfig(plugins, text, file), file };
 }
 
+/**
+ * A config is a few KiB (the commented default is 7). Past this size the text is not one, and the YAML
+ * parser spends ~20 µs per error token: 64 KiB of `]]]...` is already a second.
+ */
+export const MAX_CONFIG_CHARS = 64 * 1024;
+
 export function parseConfig(plugins: readonly ProbePlugin[], text: string, file: string): AgentConfig {
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((error) => `${file}: invalid YAML: ${firstLine(error.message)}`));
+  if (text.length > MAX_CONFIG_CHARS) {
+    throw new ConfigError(file, [`${file}: (top level): expected a config file of at most ${MAX_CONFIG_CHARS} characters, got ${text.length}`]);
   }
-  const raw: unknown = doc.toJS() ?? {};
-  const result = buildConfigSchema(plugins).safeParse(raw, { reportInput: true });
+  // Positions come from a LineCounter rather than prettyErrors, whose context snippets cost a pass over
+  // the line per error: seconds for a long line of `]]]]...`.
+  const tooDeep = nestingPastLimit(text);
+  if (tooDeep !== undefined) {
+    throw new ConfigError(file, [`${file}: invalid YAML: expected at most ${MAX_YAML_DEPTH} levels of nesting, got more at line ${tooDeep.line}, column ${tooDeep.col}`]);
+  }
+  const lineCounter = new LineCounter();
+  // logLevel error: the YAML library would print Node warnings of its own (a mapping used as a key...) to stderr.
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter, logLevel: 'error' });
+  if (doc.errors.length > 0) throw new ConfigError(file, yamlProblems(file, doc.errors, lineCounter));
+  let raw: unknown;
+  try {
+    // toJS refuses alias bombs (`Excessive alias count...`): a YAML problem, said as one.
+    raw = doc.toJS() ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [`${file}: invalid YAML: ${firstLine(error instanceof Error ? error.message : String(error))}`]);
+  }
+  const loop = recursivePath(raw);
+  if (loop !== undefined) {
+    // `a: &x [*x]` is legal YAML but no config value; zod's messages could not even print it.
+    throw new ConfigError(file, [`${file}: ${keyPath(loop)}: expected a value, got a YAML alias to a node containing it`]);
+  }
+  const result = configSchema(plugins).safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
   const parsed = result.data as unknown as AgentConfig;
   parsed.campaign.nlserver ??= path.join(parsed.campaign.installDir, 'bin', 'nlserver');
   return parsed;
 }
 
-function describeIssue(file: string, issue: z.core.$ZodIssue): string[] {
-  const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+/**
+ * Nesting allowed in a config (it needs about 5). The YAML library composes recursively: ~800 levels
+ * (`[[[[...` in 1.6 KB) overflow the stack, and a second such parse in the same process aborts Node
+ * itself ("FATAL ERROR: RegExpCompiler Allocation failed"), so deep text is refused before it is composed.
+ */
+const MAX_YAML_DEPTH = 64;
+
+/**
+ * Where `text` nests deeper than MAX_YAML_DEPTH, or undefined. Read with the library's own
+ * lexer and CST parser, which are iterative (quotes, comments and flow/block forms counted as YAML does);
+ * the scan stops at the first level too many.
+ */
+function nestingPastLimit(text: string): { line: number; col: number } | undefined {
+  const lines = new LineCounter();
+  lines.addNewLine(0); // Parser#parse does this; Parser#next, used here to watch the depth, does not
+  const parser = new Parser(lines.addNewLine);
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const _document of parser.next(lexeme)) {
+      // Only the depth is wanted here; documents are composed by parseDocument.
+    }
+    if (parser.stack.length > MAX_YAML_DEPTH) return lines.linePos(parser.offset);
+  }
+  return undefined;
+}
+
+/** Building the schema, and zod's first parse with it, take milliseconds: once per plugin list. */
+const schemas = new WeakMap<readonly ProbePlugin[], ReturnType<typeof buildConfigSchema>>();
+
+function configSchema(plugins: readonly ProbePlugin[]): ReturnType<typeof buildConfigSchema> {
+  let schema = schemas.get(plugins);
+  if (schema === undefined) {
+    schema = buildConfigSchema(plugins);
+    schemas.set(plugins, schema);
+  }
+  return schema;
+}
+
+/** The path to the first node that contains itself (through a YAML alias), or undefined. */
+function recursivePath(value: unknown): PropertyKey[] | undefined {
+  const open = new Set<object>();
+  const done = new Set<object>();
+  const visit = (node: unknown, at: PropertyKey[]): PropertyKey[] | undefined => {
+    if (node === null || typeof node !== 'object' || done.has(node)) return undefined;
+    if (open.has(node)) return at;
+    open.add(node);
+    for (const [key, child] of Object.entries(node)) {
+      const loop = visit(child, [...at, Array.isArray(node) ? Number(key) : key]);
+      if (loop !== undefined) return loop;
+    }
+    open.delete(node);
+    done.add(node);
+    return undefined;
+  };
+  return visit(value, []);
+}
+
+/** `modules.web.schedule`; a key that is not a plain word is quoted (`modules."we b"`, `""`) to stay one line. */
+function keyPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  const plain = (key: PropertyKey): boolean => typeof key === 'number' || (typeof key === 'string' && /^[A-Za-z0-9_$@-]+$/.test(key));
+  return path.map((key) => (plain(key) ? String(key) : JSON.stringify(String(key)))).join('.');
+}
+
+/** One zod issue as `<file>: <key>: <message>` lines (the web config file reuses it). */
+export function describeIssue(file: string, issue: z.core.$ZodIssue): string[] {
+  const key = keyPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const prefix = issue.path.length > 0 ? `${key}.` : '';
-    return issue.keys.map((name) => `${file}: ${prefix}${name}: unknown key`);
+    return issue.keys.map((name) => `${file}: ${keyPath([...issue.path, name])}: unknown key`);
   }
   if (issue.code === 'invalid_type' && !issue.message.startsWith('expected')) {
     return [`${file}: ${key}: expected ${issue.expected}, got ${describeInput(issue.input)}`];
@@ -66,6 +155,18 @@ function describeInput(input: unknown): string {
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
   return `${typeof input} ${JSON.stringify(input)}`;
+}
+
+/** YAML errors shown at most; a file of junk can hold one per character. */
+const MAX_YAML_PROBLEMS = 10;
+
+function yamlProblems(file: string, errors: readonly YAMLError[], lines: LineCounter): string[] {
+  const shown = errors.slice(0, MAX_YAML_PROBLEMS).map((error) => {
+    const { line, col } = lines.linePos(error.pos[0]);
+    return `${file}: invalid YAML: ${firstLine(error.message)} at line ${line}, column ${col}`;
+  });
+  const more = errors.length - shown.length;
+  return more > 0 ? [...shown, `${file}: invalid YAML: ${more} more error${more === 1 ? '' : 's'} not shown`] : shown;
 }
 
 function firstLine(text: string): string {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ProbePlugin } from '../plugin.js';
 import { INSTANCE_NAME } from '../names.js';
 import { parseDuration } from './duration.js';
+import { refineRemediation, remediationSchema } from '../remediation/config.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
@@ -95,6 +96,12 @@ export function parseListen(text: string): { host: string; port: number } | unde
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
+const runCountSchema = z
+  .number({ error: (issue) => `expected a number of consecutive runs (1 or more), got ${show(issue.input)}` })
+  .int({ error: (issue) => `expected a whole number of consecutive runs (1 or more), got ${show(issue.input)}` })
+  .min(1, { error: (issue) => `expected a number of consecutive runs (1 or more), got ${show(issue.input)}` })
+  .max(100, { error: (issue) => `expected at most 100 consecutive runs, got ${show(issue.input)}` });
+
 /** Keys every module accepts; plugins add their own through `configShape`. */
 export const moduleBaseShape = {
   enabled: z
@@ -102,15 +109,23 @@ export const moduleBaseShape = {
     .default('auto'),
   schedule: scheduleSchema.optional(),
   timeout: durationSchema.optional(),
+  // Consul-style flap damping: a single bad run (a slow answer, a process caught mid-restart) does
+  // not flip a module to critical, and one good run does not clear it.
+  failuresBeforeCritical: runCountSchema.default(2),
+  successesBeforeOk: runCountSchema.default(1),
+  // Opt-in automatic restarts; refused (with the reason) on modules that must never be restarted.
+  remediation: remediationSchema.optional(),
 };
 
 export function buildConfigSchema(plugins: readonly ProbePlugin[]) {
   const modules = Object.fromEntries(
-    plugins.map((plugin) => [plugin.module, z.strictObject({ ...moduleBaseShape, ...plugin.configShape }).prefault({})]),
+    plugins.map((plugin) => [plugin.module, z.strictObject({ ...moduleBaseShape, ...plugin.configShape }).superRefine(refineRemediation(plugin.module)).prefault({})]),
   );
   return z.strictObject({
     listen: listenSchema.default(DEFAULT_LISTEN),
     logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
+    // TLS and basic auth of the endpoint, in exporter-toolkit's web-config format (src/webConfig.ts).
+    webConfigFile: absolutePathSchema.optional(),
     campaign: z
       .strictObject({
         installDir: absolutePathSchema.default(DEFAULT_INSTALL_DIR),
@@ -147,12 +162,15 @@ export type ModuleConfig = {
   enabled: 'auto' | boolean;
   schedule?: string;
   timeout?: string;
+  failuresBeforeCritical?: number;
+  successesBeforeOk?: number;
   [key: string]: unknown;
 };
 
 export interface AgentConfig {
   listen: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  webConfigFile?: string;
   campaign: {
     installDir: string;
     nlserver: string;

@@ -37,6 +37,7 @@ type Token =
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
+const ASSIGNMENT_HEAD = /^[A-Za-z_][A-Za-z0-9_]*=$/;
 
 /** Splits shell text into words, operators and command separators, with quoting and line numbers. */
 function lex(text: string): Token[] {
@@ -46,6 +47,10 @@ function lex(text: string): Token[] {
   let inWord = false;
   let unknown: string | undefined;
   let wordLine = 1;
+  /** Index in `text` where the current word starts. */
+  let wordStart = 0;
+  /** Whether the current word was checked for a `NAME=` head: that is true at one `=` at most. */
+  let headChecked = false;
   let i = 0;
   /** Here-documents announced on the current line, bodies skipped at its end: [delimiter, strip tabs]. */
   const heredocs: Array<[string, boolean]> = [];
@@ -54,6 +59,8 @@ function lex(text: string): Token[] {
     if (!inWord) {
       inWord = true;
       wordLine = line;
+      wordStart = i;
+      headChecked = false;
     }
   };
   const mark = (reason: string): void => {
@@ -64,6 +71,15 @@ function lex(text: string): Token[] {
     buf = '';
     inWord = false;
     unknown = undefined;
+  };
+  /**
+   * Whether the word so far is `NAME=` (so a `~` here expands). Only the first `=` of a word can end such a
+   * head, so the word is tested once, as written: testing every `~` of a long word was quadratic.
+   */
+  const assignmentHead = (): boolean => {
+    if (headChecked || text[i - 1] !== '=') return false;
+    headChecked = true;
+    return ASSIGNMENT_HEAD.test(text.slice(wordStart, i));
   };
   const countLines = (from: number, to: number): void => {
     for (let k = from; k < to && k < text.length; k++) if (text[k] === '\n') line++;
@@ -238,7 +254,7 @@ function lex(text: string): Token[] {
       i++;
       while (text[i] === '<' || text[i] === '>' || text[i] === '&') i++;
     } else {
-      if (c === '~' && (!inWord || /^[A-Za-z_][A-Za-z0-9_]*=$/.test(buf))) mark('tilde expansion');
+      if (c === '~' && (!inWord || assignmentHead())) mark('tilde expansion');
       start();
       buf += c;
       i++;
@@ -418,7 +434,7 @@ export function parseCustomerSh(text: string, file: string): CustomerSh {
       }
     } else if (cmd === '.' || cmd === 'source') {
       const target = args[0];
-      const what = target && target.unknown === undefined ? target.text : 'a computed path';
+      const what = target && target.unknown === undefined ? notedPath(target.text) : 'a computed path';
       skipped.push({ line: first.line, reason: `sources ${what}, not followed` });
     } else if (cmd === 'eval') {
       skipped.push({ line: first.line, reason: 'eval is not evaluated' });
@@ -448,6 +464,12 @@ export function parseCustomerSh(text: string, file: string): CustomerSh {
     s.name === undefined ? `${file} line ${s.line}: ${s.reason}` : noteFor(file, s),
   );
   return { vars, notes, skipped: kept };
+}
+
+/** A sourced path as a note quotes it: as written when plain, else JSON-quoted and cut (one short line). */
+function notedPath(text: string): string {
+  if (/^[\x21-\x7e]{1,120}$/.test(text)) return text;
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}...` : text);
 }
 
 function noteFor(file: string, s: ShellSkip): string {

@@ -112,6 +112,23 @@ function toElements(nodes: unknown): Element[] {
   return out;
 }
 
+/**
+ * The validator quotes what it took for an attribute (or tag) name. After a stray quote inside a value,
+ * that "name" is the rest of the value, which may be a password: such messages keep the problem and the
+ * position, not the name. (A repeated attribute names a real attribute, written twice.)
+ */
+const NAME_QUOTING_PROBLEMS: ReadonlyArray<[RegExp, string]> = [
+  [/^Attribute '.*' has no space in starting\.$/s, 'an attribute does not follow a space (a stray quote in a value?)'],
+  [/^Attribute '.*' is without value\.$/s, 'an attribute has no quoted value'],
+  [/^boolean attribute '.*' is not allowed\.$/s, 'an attribute has no value (a stray quote in a value?)'],
+  [/^Attribute '.*' is an invalid name\.$/s, 'an attribute name is invalid'],
+  [/^Tag '.*' is an invalid name\.$/s, 'a tag name is invalid'],
+];
+
+function validatorProblem(msg: string): string {
+  return NAME_QUOTING_PROBLEMS.find(([pattern]) => pattern.test(msg))?.[1] ?? msg;
+}
+
 /** Error text from the parser made safe for one log line. */
 function oneLine(text: string): string {
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
@@ -143,7 +160,7 @@ export function parseConfXml(text: string, file: string): ConfXml {
   if (verdict !== true) {
     const { line, col, msg } = verdict.err;
     const where = typeof col === 'number' ? `line ${line}, column ${col}` : `line ${line}`;
-    throw new Error(`${file}: not well-formed XML at ${where}: ${oneLine(msg)}`);
+    throw new Error(`${file}: not well-formed XML at ${where}: ${oneLine(validatorProblem(msg))}`);
   }
   let parsed: unknown;
   try {

@@ -1,6 +1,7 @@
 import type { CampaignSoapClient } from '../campaign/soapClient.js';
 import type { AgentConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
+import { scheduleIntervalMs } from './interval.js';
 import type { ProbePlugin } from '../plugin.js';
 import type { Check, Install } from '../types.js';
 
@@ -16,7 +17,13 @@ export interface Row {
   blocked?: string;
   note: string;
   schedule: string;
+  /** Time between two runs of the schedule; a result older than 3 of these is stale. */
+  intervalMs: number;
   timeoutMs: number;
+  /** Consecutive failing runs before an ok/warning row turns critical/unknown (flap damping). */
+  failuresBeforeCritical: number;
+  /** Consecutive passing runs before a critical/unknown row turns ok/warning. */
+  successesBeforeOk: number;
   checks: Check[];
 }
 
@@ -53,7 +60,10 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
     enabled: true,
     note: '',
     schedule: scheduleOf(plugin, config),
+    intervalMs: scheduleIntervalMs(scheduleOf(plugin, config)),
     timeoutMs: parseDuration(moduleConfig.timeout ?? config.defaults.timeout) as number,
+    failuresBeforeCritical: moduleConfig.failuresBeforeCritical ?? 1,
+    successesBeforeOk: moduleConfig.successesBeforeOk ?? 1,
     checks: [],
   };
   const where = plugin.runsOn === 'machine' ? 'config-default.xml' : `config-${instance}.xml`;

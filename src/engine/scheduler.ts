@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Agent } from '../agent.js';
+import { scheduleIntervalMs } from './interval.js';
 import type { Logger } from '../types.js';
 
 interface Group {
@@ -12,6 +13,9 @@ interface Group {
 
 // A cycle may be late by this many intervals before /healthz calls the agent stuck.
 const STALE_INTERVALS = 3;
+/** The wall clock moving this much more or less than the monotonic one is a clock step, not drift. */
+const CLOCK_STEP_MS = 5_000;
+const CLOCK_WATCH_MS = 1_000;
 
 /**
  * One node-cron task per distinct schedule; each firing runs every row on that schedule as one
@@ -23,12 +27,14 @@ export class Scheduler {
   private running = false;
   /** Until the first cycle of every schedule is done, the agent has nothing true to say. */
   private started = false;
+  private clockWatch?: NodeJS.Timeout;
 
   constructor(private readonly agent: Agent, private readonly log: Logger) {}
 
   async start(): Promise<void> {
     this.running = true;
     this.startedAt = this.agent.now();
+    this.watchClock();
     await this.agent.ensurePlanned();
     this.syncGroups();
     // Operators want an answer at once, not at the next tick.
@@ -40,6 +46,7 @@ export class Scheduler {
   async stop(waitMs = 4000): Promise<void> {
     this.running = false;
     this.started = false;
+    clearInterval(this.clockWatch);
     const running: Promise<void>[] = [];
     for (const group of this.groups.values()) {
       await group.task.destroy();
@@ -86,9 +93,35 @@ export class Scheduler {
     group.task.on('execution:overlap', () => {
       this.log.warn({ schedule }, 'previous probe cycle still running: this tick is skipped');
     });
-    const [first, second] = group.task.getNextRuns(2);
-    group.intervalMs = first && second ? second.getTime() - first.getTime() : 60_000;
+    // Without a listener node-cron warns once per slot it skipped: after the clock jumps forward by
+    // 2h on a 1 s schedule, 7200 lines. The jump itself is logged once by watchClock.
+    group.task.on('execution:missed', () => {});
+    group.intervalMs = scheduleIntervalMs(schedule);
     return group;
+  }
+
+  /**
+   * node-cron plans its next tick on the wall clock: when the clock is set back, its pending timer
+   * waits until the clock has caught up again (two hours for a two-hour step), and nothing runs while
+   * /healthz and the rows, stamped on the old clock, look fresh. A monotonic watch re-arms the tasks.
+   */
+  private watchClock(): void {
+    clearInterval(this.clockWatch);
+    let wall = Date.now();
+    let mono = performance.now();
+    this.clockWatch = setInterval(() => {
+      const [wallNow, monoNow] = [Date.now(), performance.now()];
+      const stepMs = wallNow - wall - (monoNow - mono);
+      [wall, mono] = [wallNow, monoNow];
+      if (Math.abs(stepMs) < CLOCK_STEP_MS) return;
+      this.log.warn({ stepMs: Math.round(stepMs) }, `system clock stepped ${stepMs < 0 ? 'back' : 'forward'}: probe schedules re-armed, cycles run now`);
+      for (const group of this.groups.values()) {
+        void Promise.resolve(group.task.stop()).then(() => (this.running ? group.task.start() : undefined));
+        // Results stamped on the old clock look stale (or from the future): replace them at once.
+        void this.fire(group);
+      }
+    }, CLOCK_WATCH_MS);
+    this.clockWatch.unref();
   }
 
   private fire(group: Group): Promise<void> {

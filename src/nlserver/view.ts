@@ -40,11 +40,7 @@ const MAX_OUTPUT_BYTES = 256 * 1024;
 
 /** Returns a function that runs `nlserver pdump` and `nlserver monitor -missing` side by side. */
 export function nlserverReader(opts: NlserverReaderOptions): () => Promise<NlserverView> {
-  // env.sh cannot be sourced without a shell; nlserver needs at least these two to find itself.
-  const env = {
-    XTK_INSTALL_DIR: opts.installDir,
-    LD_LIBRARY_PATH: [path.join(opts.installDir, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
-  };
+  const env = nlserverEnv(opts.installDir);
   const run = async <T>(args: string[], parse: (text: string) => ParsedOutput<T>): Promise<CommandView<T>> => {
     const started = performance.now();
     const result = await runCommand({ file: opts.file, args, timeoutMs: opts.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES, env });
@@ -69,6 +65,15 @@ export function nlserverReader(opts: NlserverReaderOptions): () => Promise<Nlser
     if (off !== undefined) return offView(off);
     const [pdump, missing] = await Promise.all([run(['pdump'], parsePdump), run(['monitor', '-missing'], parseMonitorMissing)]);
     return { enabled: true, pdump, missing };
+  };
+}
+
+/** What every nlserver run gets on top of the agent's environment (the view, remediation). */
+export function nlserverEnv(installDir: string): Record<string, string> {
+  // env.sh cannot be sourced without a shell; nlserver needs at least these two to find itself.
+  return {
+    XTK_INSTALL_DIR: installDir,
+    LD_LIBRARY_PATH: [path.join(installDir, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
   };
 }
 

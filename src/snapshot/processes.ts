@@ -59,14 +59,22 @@ export function parseStat(text: string): ParsedStat {
     }
     return value;
   };
+  // Whole numbers only: parseInt read `x` as NaN and `12abc` as 12, which then passed for a pid or a time.
+  const number = (text: string, what: string): number => {
+    const value = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+    if (Number.isNaN(value)) throw new Error(`/proc/<pid>/stat ${what} is not a whole number: ${JSON.stringify(text.slice(0, 40))}`);
+    return value;
+  };
+  const pid = number(text.slice(0, open).trim(), 'pid');
+  if (pid === 0) throw new Error('/proc/<pid>/stat pid is 0, expected a positive number');
   return {
-    pid: Number.parseInt(text.slice(0, open), 10),
+    pid,
     comm: text.slice(open + 1, close),
     stateLetter: field(3),
-    ppid: Number.parseInt(field(4), 10),
-    flags: Number.parseInt(field(9), 10),
-    startTimeTicks: Number.parseInt(field(22), 10),
-    rssPages: Number.parseInt(field(24), 10),
+    ppid: number(field(4), 'ppid (field 4)'),
+    flags: number(field(9), 'flags (field 9)'),
+    startTimeTicks: number(field(22), 'starttime (field 22)'),
+    rssPages: number(field(24), 'rss (field 24)'),
   };
 }
 
@@ -86,7 +94,8 @@ export function parseCmdline(raw: string): string[] {
 
 /** Boot time in ms since the epoch, from the `btime` line of /proc/stat. */
 export function parseBootTimeMs(procStat: string): number {
-  const match = /^btime\s+(\d+)$/m.exec(procStat);
+  // Seconds since the epoch: 12 digits reach the year 33658 and stay exact once in milliseconds.
+  const match = /^btime\s+(\d{1,12})$/m.exec(procStat);
   if (!match?.[1]) throw new Error('no "btime" line in /proc/stat');
   return Number(match[1]) * 1000;
 }

@@ -69,13 +69,17 @@ export function parseSocketLine(line: string, proto: SocketProto, family: 4 | 6)
   const local = fields[1];
   const stateHex = fields[3]?.toUpperCase();
   const inode = fields[9];
+  const table = `/proc/net/${proto}${family === 6 ? '6' : ''}`;
   if (local === undefined || stateHex === undefined || inode === undefined) {
-    throw new Error(`/proc/net/${proto}${family === 6 ? '6' : ''} line has ${fields.length} fields, expected at least 10: ${JSON.stringify(line)}`);
+    throw new Error(`${table} line has ${fields.length} fields, expected at least 10: ${quoted(line)}`);
   }
-  const [addressHex, portHex] = local.split(':');
-  if (addressHex === undefined || portHex === undefined) {
-    throw new Error(`local address ${JSON.stringify(local)} is not ADDRESS:PORT in hex`);
+  const [addressHex, portHex, extra] = local.split(':');
+  // Checked here rather than read as NaN: a port, state or inode the kernel cannot print is no socket.
+  if (addressHex === undefined || portHex === undefined || extra !== undefined || !/^[0-9A-Fa-f]{4}$/.test(portHex)) {
+    throw new Error(`local address ${quoted(local)} is not ADDRESS:PORT in hex`);
   }
+  if (!/^[0-9A-F]{2}$/.test(stateHex)) throw new Error(`${table} state ${quoted(stateHex)} is not two hex digits`);
+  if (!/^\d{1,15}$/.test(inode)) throw new Error(`${table} inode ${quoted(inode)} is not a whole number`);
   const states = proto === 'tcp' ? TCP_STATES : UDP_STATES;
   return {
     proto,
@@ -87,15 +91,20 @@ export function parseSocketLine(line: string, proto: SocketProto, family: 4 | 6)
   };
 }
 
+/** A piece of a line for an error message: JSON-quoted, cut at 80 characters. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
 /** The kernel prints the address as one 32-bit word in host (little-endian) byte order. */
 export function decodeIPv4(hex: string): string {
-  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) throw new Error(`IPv4 address ${JSON.stringify(hex)} is not 8 hex digits`);
+  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) throw new Error(`IPv4 address ${quoted(hex)} is not 8 hex digits`);
   return wordBytes(hex).join('.');
 }
 
 /** Four 32-bit words, each in host (little-endian) byte order, in network word order. */
 export function decodeIPv6(hex: string): string {
-  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) throw new Error(`IPv6 address ${JSON.stringify(hex)} is not 32 hex digits`);
+  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) throw new Error(`IPv6 address ${quoted(hex)} is not 32 hex digits`);
   const bytes: number[] = [];
   for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
   return formatIPv6(bytes);

@@ -19,12 +19,18 @@ export type CorePattern =
 /** core(5) specifiers that always expand to digits (pid, uid, signal, time...). */
 const NUMERIC_SPECIFIERS = new Set(['c', 'd', 'g', 'i', 'I', 'p', 'P', 's', 't', 'u']);
 
+const MAX_PATTERN_CHARS = 4096;
+
 export function parseCorePattern(text: string): CorePattern {
   const pattern = text.replace(/\n$/, '');
   if (pattern.startsWith('|')) {
     return { kind: 'piped', handler: pattern.slice(1).trim().split(/\s+/)[0] || '(no program)' };
   }
   if (pattern.trim() === '') return { kind: 'uncountable', reason: 'core_pattern is empty' };
+  // The kernel keeps 127 characters; far more is not its file (and would make a regex too large to compile).
+  if (pattern.length > MAX_PATTERN_CHARS) {
+    return { kind: 'uncountable', reason: `core_pattern is ${pattern.length} characters long, not a pattern the kernel writes` };
+  }
   const dir = path.dirname(pattern);
   if (dir.includes('%')) {
     return { kind: 'uncountable', reason: `core dump directory varies per process (${pattern})` };
@@ -48,26 +54,60 @@ function hasFixedText(basename: string): boolean {
  * The file names a core_pattern basename produces, as a regex: `core` → /^core(\.\d+)?$/ (the kernel
  * appends `.<pid>` when kernel.core_uses_pid is 1 and the pattern has no %p), `core.%e.%p` →
  * /^core\.[^/]+\.\d+$/.
+ *
+ * The regex is tested against every file of a directory, so it must not backtrack without bound: two
+ * name specifiers (`[^/]+`, which can swallow the text between them) make a failing match polynomial in
+ * the name's length with one degree per specifier (`core%e.%e.%e...` ran for minutes). Everything from the
+ * first name specifier to the last becomes one `[^/]+`, and adjacent numeric ones one `\d{n,}`: a slightly
+ * wider match for exotic patterns, the exact one for the usual `core.%e.%p`.
  */
 export function coreFileName(basename: string): RegExp {
-  let source = '';
+  type Piece = { kind: 'text'; text: string } | { kind: 'digits' } | { kind: 'name' };
+  const pieces: Piece[] = [];
+  const addText = (text: string): void => {
+    const last = pieces[pieces.length - 1];
+    if (last?.kind === 'text') last.text += text;
+    else pieces.push({ kind: 'text', text });
+  };
   let hasPid = false;
   for (let i = 0; i < basename.length; i++) {
     const char = basename[i]!;
     if (char !== '%') {
-      source += escape(char);
+      addText(char);
       continue;
     }
     const specifier = basename[++i];
     if (specifier === undefined) break; // a trailing lone % is dropped by the kernel
     if (specifier === '%') {
-      source += '%';
+      addText('%');
     } else {
       hasPid ||= specifier === 'p';
-      source += NUMERIC_SPECIFIERS.has(specifier) ? '\\d+' : '[^/]+';
+      pieces.push({ kind: NUMERIC_SPECIFIERS.has(specifier) ? 'digits' : 'name' });
+    }
+  }
+  const first = pieces.findIndex((p) => p.kind === 'name');
+  const last = pieces.map((p) => p.kind).lastIndexOf('name');
+  const merged: Piece[] = first < 0 ? pieces : [...pieces.slice(0, first), { kind: 'name' }, ...pieces.slice(last + 1)];
+  let source = '';
+  for (let j = 0; j < merged.length; j++) {
+    const piece = merged[j]!;
+    if (piece.kind === 'text') source += [...piece.text].map(escape).join('');
+    else if (piece.kind === 'name') source += '[^/]+';
+    else {
+      // A run of numeric specifiers, digits written between them included: one `\d{n,}`.
+      let min = 1;
+      while (merged[j + 1]?.kind === 'digits' || (isDigitText(merged[j + 1]) && merged[j + 2]?.kind === 'digits')) {
+        const next = merged[++j]!;
+        min += next.kind === 'text' ? next.text.length : 1;
+      }
+      source += min === 1 ? '\\d+' : `\\d{${min},}`;
     }
   }
   return new RegExp(`^${source}${hasPid ? '' : '(\\.\\d+)?'}$`);
+}
+
+function isDigitText(piece: { kind: string; text?: string } | undefined): boolean {
+  return piece?.kind === 'text' && /^\d+$/.test(piece.text ?? '');
 }
 
 function escape(char: string): string {

@@ -7,7 +7,8 @@ export interface LoadAverage {
   load15: number;
 }
 
-const LOAD = /^\d+(?:\.\d+)?$/;
+// A bounded integer part: 400 digits would read as Infinity.
+const LOAD = /^\d{1,15}(?:\.\d+)?$/;
 
 /** `0.39 0.45 0.62 3/113 1744`: the first three fields are the 1, 5 and 15 minute averages. */
 export function parseLoadavg(text: string, file: string): LoadAverage {

@@ -10,7 +10,8 @@ export interface MemInfo {
 /** `MemTotal:       24684092 kB` → Map { MemTotal → 24684092 * 1024 }. Lines without a number are skipped. */
 function fields(text: string): Map<string, number> {
   const values = new Map<string, number>();
-  for (const [, key, amount, unit] of text.matchAll(/^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+(kB))?\s*$/gm)) {
+  // At most 20 digits (a 64-bit counter): a longer number is no kernel value and could read as Infinity.
+  for (const [, key, amount, unit] of text.matchAll(/^(\w+(?:\(\w+\))?):\s+(\d{1,20})(?:\s+(kB))?\s*$/gm)) {
     values.set(key!, Number(amount) * (unit === 'kB' ? 1024 : 1));
   }
   return values;

@@ -26,9 +26,12 @@ export function malformed(file: string, expected: string, got: string): Error {
   return new Error(`${file}: expected ${expected}, got ${JSON.stringify(got.length > 80 ? `${got.slice(0, 80)}…` : got)}`);
 }
 
-/** A non-negative integer field, or the malformed-file error naming what was expected. */
+/**
+ * A non-negative integer field, or the malformed-file error naming what was expected. At most 20 digits
+ * (2^64 - 1 has 20): more is not a kernel counter, and 309 would read as Infinity.
+ */
 export function wholeNumber(text: string | undefined, file: string, expected: string): number {
-  if (text === undefined || !/^\d+$/.test(text)) throw malformed(file, expected, text ?? '(nothing)');
+  if (text === undefined || !/^\d{1,20}$/.test(text)) throw malformed(file, expected, text ?? '(nothing)');
   return Number(text);
 }
 

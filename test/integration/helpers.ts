@@ -45,12 +45,14 @@ export function check(doc: StatusDoc, module: string, name: string, instance = '
 export class Daemon {
   private constructor(private readonly child: ResultPromise, readonly baseUrl: string, readonly output: () => string) {}
 
-  static async start(configFile: string, listen: string): Promise<Daemon> {
+  /** `ready` replaces the plain-HTTP /healthz poll (a daemon behind TLS or basic auth). */
+  static async start(configFile: string, listen: string, ready?: () => Promise<boolean>): Promise<Daemon> {
     const child = execa(process.execPath, [CLI, 'run', '--config', configFile], { reject: false, stdin: 'ignore', all: true, buffer: false });
     let output = '';
     child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const daemon = new Daemon(child, `http://${listen}`, () => output);
-    await waitFor(async () => (await fetch(`${daemon.baseUrl}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `daemon never became healthy:\n${output}`);
+    const healthy = ready ?? (async () => (await fetch(`${daemon.baseUrl}/healthz`).catch(() => undefined))?.status === 200);
+    await waitFor(() => healthy().catch(() => false), 15_000, () => `daemon never became healthy:\n${output}`);
     return daemon;
   }
 

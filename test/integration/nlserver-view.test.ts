@@ -103,7 +103,7 @@ describe('the nlserver view', () => {
 });
 
 describe('daily restart grace (clock injected)', () => {
-  test('a module missing at 06:02 is a warning; at 10:00 critical', async () => {
+  test('a module missing at 06:02 is a warning; once the grace (5m) is over, critical', async () => {
     const { config: agentConfig } = await loadConfig(plugins, config);
     const at = (hh: number, mm: number) => new Date(2026, 10, 25, hh, mm, 0).getTime();
     await sim.kill('wfserver', 'prod');
@@ -115,9 +115,16 @@ describe('daily restart grace (clock injected)', () => {
       const during = agent.store.get('wfserver@prod')!;
       expect(during.state).toBe('warning');
       expect(during.detail).toContain('(daily restart at 06:00:00, grace 5m: warning, not critical)');
-      now = at(10, 0);
-      await agent.runCycle(new Set(['wfserver@prod']));
-      expect(agent.store.get('wfserver@prod')!.state).toBe('critical');
+      // Runs every 30 s, as scheduled (a longer gap would make the result stale, which is another story).
+      const stateAt = async (hh: number, mm: number, ss: number) => {
+        now = at(hh, mm) + ss * 1000;
+        await agent.runCycle(new Set(['wfserver@prod']));
+        return agent.store.get('wfserver@prod')!.state;
+      };
+      for (const [mm, ss] of [[2, 30], [3, 0], [3, 30], [4, 0], [4, 30], [5, 0]] as const) expect(await stateAt(6, mm, ss)).toBe('warning');
+      // Past the grace: failuresBeforeCritical (2) means one more warning run, then critical.
+      expect(await stateAt(6, 5, 30)).toBe('warning');
+      expect(await stateAt(6, 6, 0)).toBe('critical');
     } finally {
       await sim.startModule('wfserver', 'prod');
     }

@@ -79,6 +79,8 @@ export interface SimControl {
   nlserverMode: 'normal' | 'hang' | 'garbage' | 'fail' | 'huge';
   /** Delay before every bin/nlserver run does anything. */
   nlserverDelayMs: number;
+  /** Logins `nlserver pdump -who` lists under Connections, once per instance; unset = `internal|monitoring` and `admin|tracking`. */
+  whoSessions?: string[];
   /** 'file': modules append to their log directly; 'syslogd': they send UDP datagrams to TRACE_ADDR and syslogd writes them (as in Campaign: logs stop when syslogd is down or on the wrong port). */
   logVia: 'file' | 'syslogd';
   /** Tasks (`web@default`, `mta@prod`, `watchdog`) that stop writing log lines while staying alive. */

@@ -9,7 +9,8 @@
 //   nlserver watchdog -svc [-noconsole]   starts the watchdog and every autoStart task not running
 //
 // control.json `nlserverMode`: normal | hang | garbage | fail | huge; `nlserverDelayMs` delays every
-// command; `pdumpUnit`: MB | Mb | Mo.
+// command; `pdumpUnit`: MB | Mb | Mo; `whoSessions`: the logins `pdump -who` lists per instance
+// (unset: internal|monitoring and admin|tracking).
 
 const crypto = require('node:crypto');
 const lib = require('./sim-lib.cjs');
@@ -140,10 +141,8 @@ function pdump(root, control, who, sim) {
   out('');
   out('Connections ------------------------------------------------------');
   out('Last Access IP Instance Login');
-  for (const instance of sim.instances) {
-    out(`${stamp} 127.0.0.1 ${instance} internal|monitoring`);
-    out(`${stamp} 127.0.0.1 ${instance} admin|tracking`);
-  }
+  const logins = Array.isArray(control.whoSessions) ? control.whoSessions : ['internal|monitoring', 'admin|tracking'];
+  for (const instance of sim.instances) for (const login of logins) out(`${stamp} 127.0.0.1 ${instance} ${login}`);
   out('');
   out('Connection pool --------------------------------------------------');
   out('Datasource Server Provider Login');

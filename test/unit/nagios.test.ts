@@ -9,12 +9,12 @@ import type { CheckState } from '../../src/types.js';
 const WEB_HINT = "Check this module if the console and web connections don't work and trigger an **xtk:session** type error";
 const planRow = (module: string, instance = 'default', enabled = true, hint = `hint of ${module}`): Row => {
   const plugin: ProbePlugin = { module, scope: `scope of ${module}`, hint, runsOn: 'machine', defaultSchedule: '*/30 * * * * *', expected: () => true, checks: () => [] };
-  return { key: `${module}@${instance}`, module, instance, plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, checks: [] };
+  return { key: `${module}@${instance}`, module, instance, plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] };
 };
 
 /** Rows recorded with one check each: [module, instance, state, message] or a disabled row. */
 function rows(...specs: ([string, string, CheckState, string, string?] | [string, string, 'disabled'])[]): RowStatus[] {
-  const store = new StatusStore();
+  const store = new StatusStore(() => 0);
   const plan = specs.map(([module, instance, state, , hint]) => planRow(module, instance, state !== 'disabled', hint));
   store.sync(plan, 0);
   specs.forEach((spec, index) => {

@@ -19,7 +19,7 @@ const WEB_HINT = "Check this module if the console and web connections don't wor
 const WF_HINT = 'If you encounter any problems, restart this module. If necessary, apply the procedure to increase precision of logs detailed in the [Log precision](../../production/using/log-precision.md) section.';
 const planRow = (module: string, hint: string, instance = 'default', enabled = true): Row => {
   const p = plugin(module, hint);
-  return { key: `${module}@${instance}`, module, instance, plugin: p, enabled, note: enabled ? '' : 'not enabled on this host', schedule: p.defaultSchedule, timeoutMs: 1000, checks: [] };
+  return { key: `${module}@${instance}`, module, instance, plugin: p, enabled, note: enabled ? '' : 'not enabled on this host', schedule: p.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] };
 };
 const outcome = (name: string, state: CheckOutcome['state'], message: string): CheckOutcome => ({ name, state, message, durationMs: 1, lastRun: 0, values: {}, labels: {} });
 const info = { version: '1.2.3', startedAt: Date.UTC(2026, 10, 25, 16, 58) };
@@ -29,7 +29,7 @@ const HOSTILE = `<script>alert(1)</script> "quoted" 'single' & <img src=x onerro
 
 /** web critical (hostile detail), watchdog ok, wfserver warning, export disabled. */
 function rows(): RowStatus[] {
-  const store = new StatusStore();
+  const store = new StatusStore(() => 0);
   const web = planRow('web', WEB_HINT);
   const watchdog = planRow('watchdog', 'Check this module if no processes start.');
   const wfserver = planRow('wfserver', WF_HINT, 'prod');
@@ -67,7 +67,7 @@ describe('status page', () => {
   });
 
   test('names, instances and the version are escaped too', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     const odd = planRow('web', WEB_HINT, '<b>"x"</b>');
     store.sync([odd], 0);
     const page = statusPage(store.all(), { ...info, version: '<i>9</i>' }, NOW);
@@ -157,7 +157,7 @@ describe('hint segments', () => {
   });
 
   test('markup inside a hint stays text', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     const row = planRow('web', '**<b>x</b>** [<i>y</i>](javascript:void) `<u>`');
     store.sync([row], 0);
     store.record(row, [outcome('process', 'critical', 'gone')], 0);

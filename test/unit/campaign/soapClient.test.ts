@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -220,5 +222,35 @@ describe('isSessionFault', () => {
     ['Expired license', false],
   ])('%s → %s', (text, expected) => {
     expect(isSessionFault({ code: 'SOAP-ENV:Client', string: text })).toBe(expected);
+  });
+});
+
+describe('CampaignSoapClient facing answers that quote the request', () => {
+  test('a Logon answer that is not SOAP and quotes the password back does not show it', async () => {
+    const secret = 'Echoed-Logon-Secret-77';
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'soap-echo-'));
+    // Not SOAP, and its root element is whatever password it was sent: quoted in "root element is <...>".
+    const server = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const password = /<urn:strPassword>([^<]*)</.exec(body)?.[1] ?? 'none';
+        response.writeHead(200, { 'content-type': 'text/xml' }).end(`<?xml version="1.0"?><${password}/>`);
+      });
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const passwordFile = path.join(dir, 'password');
+      await writeFile(passwordFile, `${secret}\n`);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/nl/jsp/soaprouter.jsp`;
+      const client = new CampaignSoapClient({ url, login: LOGIN, passwordFile });
+      const error = await failure(client.query(COUNT_ALL, AbortSignal.timeout(5_000)));
+      expect(error.kind).toBe('bad-answer');
+      expect(error.message).toBe(`SOAP xtk:session#Logon for operator ${LOGIN} at ${url}: HTTP 200 is not a SOAP answer: root element is <[redacted]> in no namespace, expected a SOAP Envelope`);
+      expect(exposedText(client, error)).not.toContain(secret);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -157,6 +157,26 @@ describe('fileGrowthCheck', () => {
     expect((await runs()(T0)).values).toEqual({ newest_file_bytes: 1, seconds_since_growth: 0 });
   });
 
+  test('a clock set back does not hide a stall: times seen before the jump count as now', async () => {
+    await file('0x01.log', 100, T0 - MINUTE);
+    const run = runs();
+    expect((await run(T0)).state).toBe('ok');
+    await appendFile(path.join(dir, '0x01.log'), 'more');
+    await setMtime('0x01.log', T0);
+    // Seen growing at T0 + 2h, then the clock is set back two hours and the file stalls.
+    expect((await run(T0 + 120 * MINUTE)).state).toBe('ok');
+    expect((await run(T0)).message).toBe('newest 0x01.log grew 0ms ago (104 B)');
+    // 40 minutes later on the new clock: 40 minutes without growth, not "in the future".
+    expect((await run(T0 + 40 * MINUTE)).message).toBe('no growth of 0x01.log for 40m (warning after 30m, critical after 2h)');
+  });
+
+  test('a clock set back before any file appeared: the wait counts from now, not from the future', async () => {
+    const run = runs();
+    expect((await run(T0 + 120 * MINUTE)).state).toBe('ok');
+    expect((await run(T0)).state).toBe('ok');
+    expect((await run(T0 + 31 * MINUTE)).message).toBe(`no file matching 0x*.log in ${dir} for 31m (warning after 30m, critical after 2h)`);
+  });
+
   test('a missing directory is critical', async () => {
     const missing = path.join(dir, 'nope');
     const result = await fileGrowthCheck({ name: 'x', dir: missing, glob: '*.log', warnAfterMs: 1, criticalAfterMs: 2 }).run(makeContext());

@@ -174,6 +174,19 @@ describe('pop3Check against a real Dovecot', () => {
     expect((await run()).message).toMatch(/: 1 message waiting for 1h without the mailbox being drained/);
   });
 
+  test('a clock set back does not hide a backlog: the wait counts from the jump, not from the future', async () => {
+    let now = Date.parse('2026-11-25T14:00:00Z');
+    const memory = new Map<string, unknown>();
+    const run = async () => check('backlog').run(makeContext({ now: () => now, memory }));
+    await dovecot.drain('backlog');
+    await dovecot.deliver('backlog', 2);
+    expect((await run()).state).toBe('ok');
+    now -= 2 * HOUR;
+    expect((await run()).state).toBe('ok');
+    now += HOUR + 60_000;
+    expect((await run()).message).toMatch(/: 2 messages waiting for 1h 1m without the mailbox being drained/);
+  });
+
   test('maxMessages or more waiting is a warning at once', async () => {
     const atLimit = await check('crowded', { maxMessages: 5 }).run(makeContext());
     expect(atLimit).toEqual({

@@ -114,4 +114,11 @@ describe('redirTestExpectation', () => {
   test('empty body says so', () => {
     expect(redirTestExpectation('')).toEqual({ state: 'critical', message: 'not a <redir> answer: (empty body)' });
   });
+
+  test('an element named constructor or __proto__ is not a crash (fuzz counterexample)', () => {
+    // Found by test/fuzz/redirTest.test.ts: fast-xml-parser threw "[SECURITY] Invalid name: \"constructor\"".
+    expect(parseRedirTest('<constructor/>')).toBeNull();
+    expect(redirTestExpectation('<__proto__></__proto__>').state).toBe('critical');
+    expect(parseRedirTest("<redir status='OK'><constructor/><prototype a='1'/></redir>")).toEqual({ status: 'OK', attributes: { status: 'OK' } });
+  });
 });

@@ -85,6 +85,26 @@ describe('parseSoapEnvelope', () => {
     expect(parseSoapEnvelope(`<s:Envelope xmlns:s="${SOAP11}"><b:Body xmlns:b="${SOAP11}"/></s:Envelope>`).ok).toBe(true);
   });
 
+  test('elements named constructor, __proto__ or prototype are read, not a crash (fuzz counterexample)', () => {
+    // Found by test/fuzz/redirTest.test.ts: fast-xml-parser throws on these names; they come out as `#constructor`.
+    const parsed = parseSoapEnvelope(`<s:Envelope xmlns:s="${SOAP11}"><s:Body><constructor><__proto__/></constructor></s:Body></s:Envelope>`);
+    expect(parsed).toEqual({ ok: true, body: { '#constructor': { '#__proto__': '' } } });
+    expect(parseSoapEnvelope('<prototype/>')).toEqual({ ok: false, reason: 'root element is <#prototype> in no namespace, expected a SOAP Envelope' });
+    // The parser also throws past 100 nested elements: a rejection too.
+    expect(parseSoapEnvelope(`<s:Envelope xmlns:s="${SOAP11}"><s:Body>${'<a>'.repeat(101)}${'</a>'.repeat(101)}</s:Body></s:Envelope>`)).toEqual({
+      ok: false,
+      reason: 'cannot parse XML (Maximum nested tags exceeded)',
+    });
+  });
+
+  test('the validator words are one short line: control characters and long names are cut (fuzz counterexample)', () => {
+    // Found by test/fuzz/soap.test.ts: "\u0000" gave a reason holding a NUL; a 100 KB tag name a 100 KB reason.
+    expect(parseSoapEnvelope('\u0000')).toEqual({ ok: false, reason: "not well-formed XML (char ' ' is not expected. at line 1)" });
+    const parsed = parseSoapEnvelope(`<${'a'.repeat(100_000)}>`);
+    expect(!parsed.ok && parsed.reason).toMatch(/^not well-formed XML \(Unclosed tag 'a{200,}… at line 1\)$/);
+    expect(!parsed.ok && parsed.reason.length).toBeLessThan(350);
+  });
+
   test('a Fault outside the SOAP namespace is just body content', () => {
     const parsed = parseSoapEnvelope(`<s:Envelope xmlns:s="${SOAP11}"><s:Body><Fault xmlns="urn:app">x</Fault></s:Body></s:Envelope>`);
     expect(parsed.ok && parsed.fault).toBeUndefined();

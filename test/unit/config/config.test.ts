@@ -32,7 +32,7 @@ describe('config', () => {
 
   test('an empty file means every default', () => {
     const config = parseConfig(plugins, '', FILE);
-    expect(config.modules.watchdog).toEqual({ enabled: 'auto' });
+    expect(config.modules.watchdog).toEqual({ enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1 });
     expect(config.campaign.nlserver).toBe('/usr/local/neolane/nl6/bin/nlserver');
   });
 

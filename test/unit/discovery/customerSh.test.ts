@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { performance } from 'node:perf_hooks';
 import { parseCustomerSh, parseTraceAddr } from '../../../src/discovery/customerSh.js';
 
 const F = '/x/customer.sh';
@@ -171,6 +172,26 @@ describe('parseCustomerSh: what is not evaluated', () => {
     const r = parseCustomerSh('export A="$(echo ")" ; echo (x)\n)"\nexport B=2', F);
     expect(r.vars).toEqual({ B: '2' });
     expect(r.notes).toEqual(['/x/customer.sh line 1: A not evaluated (uses command substitution)']);
+  });
+});
+
+describe('parseCustomerSh: fuzz counterexamples', () => {
+  test('a long word full of tildes is read in linear time (found by test/fuzz/customerSh.test.ts)', () => {
+    // Each `~` re-tested the whole word for a `NAME=` head: quadratic (2.5 s and 1.4 s for the first two before the fix).
+    for (const text of ['a'.repeat(50_000) + '~'.repeat(50_000), 'Ā~\u0000'.repeat(33_000), 'A=' + 'a'.repeat(50_000) + '=~'.repeat(25_000)]) {
+      const started = performance.now();
+      parseCustomerSh(text, F);
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+    // The head test itself is unchanged.
+    expect(parseCustomerSh('export A=~/x B=x~ C=x=~', F).notes).toEqual([`${F} line 1: A not evaluated (uses tilde expansion)`]);
+    expect(vars('export B=x~ C=x=~')).toEqual({ B: 'x~', C: 'x=~' });
+  });
+
+  test('a sourced path with a line break is quoted: the note stays one line', () => {
+    expect(parseCustomerSh('. ./env.sh"\n"', F).notes).toEqual([`${F} line 1: sources "./env.sh\\n", not followed`]);
+    const long = `/x/${'y'.repeat(300)}`;
+    expect(parseCustomerSh(`. ${long}`, F).notes[0]).toBe(`${F} line 1: sources ${JSON.stringify(`${long.slice(0, 120)}...`)}, not followed`);
   });
 });
 

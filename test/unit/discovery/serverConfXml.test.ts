@@ -155,4 +155,14 @@ describe('parseConfXml', () => {
       new Error('/x/conf/serverConf.xml: root element is <config>, expected <serverconf>'),
     );
   });
+
+  test('a stray quote in a password: the error gives the position, never the rest of the password (fuzz counterexample)', () => {
+    // Found by test/fuzz/confXml.test.ts: the validator quoted `Zq7-MARK-9xW` back as an attribute name.
+    const xml = '<serverconf><web password=""Zq7-MARK-9xW>"/></serverconf>';
+    expect(() => parseConfXml(xml, 'f.xml')).toThrow(
+      new Error('f.xml: not well-formed XML at line 1, column 29: an attribute does not follow a space (a stray quote in a value?)'),
+    );
+    expect(() => parseConfXml('<serverconf><web password="a" MARK "b"/></serverconf>', 'f.xml')).toThrow(/an attribute has no value/);
+    expect(() => parseConfXml('<serverconf><web password="a" MARK "b"/></serverconf>', 'f.xml')).not.toThrow(/MARK/);
+  });
 });

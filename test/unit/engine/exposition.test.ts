@@ -15,12 +15,12 @@ const plugin: ProbePlugin = {
   expected: () => true,
   checks: () => [],
 };
-const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, checks: [] });
+const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] });
 const outcome = (name: string, state: CheckOutcome['state'], message: string = state): CheckOutcome => ({ name, state, message, durationMs: 12, lastRun: 1_700_000_000_000, values: {}, labels: {} });
 
 describe('status store', () => {
   test('state is the worst check, since only moves on a change', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([row()], 1000);
     expect(store.get('web@default')).toMatchObject({ state: 'unknown', detail: 'not checked yet' });
     store.record(row(), [outcome('process', 'ok'), outcome('r_test', 'ok')], 2000);
@@ -31,7 +31,7 @@ describe('status store', () => {
   });
 
   test('a disabled row says why and has no checks', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([row(false)], 1000);
     expect(store.get('web@default')).toMatchObject({ state: 'disabled', detail: 'not enabled on this host', checks: [] });
   });
@@ -39,7 +39,7 @@ describe('status store', () => {
 
 describe('status rendering', () => {
   test('the JSON document has the documented shape', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([row()], 1000);
     store.record(row(), [outcome('process', 'critical', 'no process')], 2000);
     const doc = statusDocument(store.all(), { version: '1.2.3', startedAt: 0 }, 5000);
@@ -69,7 +69,7 @@ describe('status rendering', () => {
   });
 
   test('the text table shows the hint under failing rows only', () => {
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([row()], 0);
     store.record(row(), [outcome('process', 'ok', 'running')], 0);
     expect(statusText(store.all(), 65_000)).not.toContain('hint:');
@@ -84,7 +84,7 @@ describe('status rendering', () => {
 describe('metrics', () => {
   test('up, state, checks and remediation series; disabled rows export no up series', async () => {
     const metrics = new AgentMetrics('9.9.9');
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([row()], 0);
     metrics.syncPlan([row()], [], (key) => store.get(key));
     let text = await metrics.registry.metrics();
@@ -122,7 +122,7 @@ describe('metrics', () => {
     };
     const exportRow: Row = { ...row(), key: 'export@prod', module: 'export', instance: 'prod', plugin: jobs };
     const metrics = new AgentMetrics('1', [jobs]);
-    const store = new StatusStore();
+    const store = new StatusStore(() => 0);
     store.sync([exportRow], 0);
     const job = (values: Record<string, number>) => ({ ...outcome('job_daily', 'ok'), values, labels: { job: 'daily-recipients' } });
     metrics.updateRow(store.record(exportRow, [job({ last_success_timestamp_seconds: 1_764_000_000, system_load1: 0.5 })], 1000));

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
+import { parseBootTimeMs, parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
 function statLine(o: { pid: number; comm: string; state?: string; ppid?: number; flags?: number; start?: number; rss?: number }): string {
@@ -26,6 +26,22 @@ describe('parseStat', () => {
 
   test('rejects a line cut short, naming the field count', () => {
     expect(() => parseStat('12 (x) S 1 2')).toThrow(/expected at least 9/);
+  });
+
+  test('a field that is not a whole number is rejected, not read as NaN (fuzz counterexample)', () => {
+    // Found by test/fuzz/snapshot.test.ts: the `)` inside comm shifted the fields, ppid came out NaN.
+    expect(() => parseStat('1 ()! R 0 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 0 1000 0 18446744073709551615 0 0 0\n')).toThrow(
+      '/proc/<pid>/stat ppid (field 4) is not a whole number: "R"',
+    );
+    expect(() => parseStat(statLine({ pid: 0, comm: 'x' }))).toThrow('/proc/<pid>/stat pid is 0, expected a positive number');
+    expect(() => parseStat(`x${statLine({ pid: 12, comm: 'x' })}`)).toThrow('/proc/<pid>/stat pid is not a whole number: "x12"');
+  });
+});
+
+describe('parseBootTimeMs', () => {
+  test('a btime of 400 digits is no btime, not Infinity (fuzz counterexample)', () => {
+    expect(parseBootTimeMs('cpu 1 2 3\nbtime 1700000000\n')).toBe(1_700_000_000_000);
+    expect(() => parseBootTimeMs(`btime ${'9'.repeat(400)}\n`)).toThrow('no "btime" line in /proc/stat');
   });
 });
 

@@ -66,6 +66,18 @@ describe('parseSocketTable', () => {
   test('a header-only table is empty', () => {
     expect(parseSocketTable(TCP_HEADER, 'tcp', 4)).toEqual([]);
   });
+
+  test('a port, state or inode the kernel cannot print is rejected, not read as NaN (fuzz counterexamples)', () => {
+    // Found by test/fuzz/snapshot.test.ts: columns shifted by one gave state "STATE_00000000:0000".
+    const shifted = '   0: 00000000:0000 00:0000 00000000:0000 01 00000000:00000000 00:00000000 00000000  1000        0 1000000000 1 0 100 0 0 10 0';
+    expect(() => parseSocketTable(TCP_HEADER + shifted, 'tcp', 4)).toThrow('/proc/net/tcp state "00000000:0000" is not two hex digits');
+    const row = (local: string, inode = '1234'): string => `   0: ${local} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0 100 0 0 10 0`;
+    expect(() => parseSocketTable(TCP_HEADER + row('0100007F:ZZZZ'), 'tcp', 4)).toThrow('local address "0100007F:ZZZZ" is not ADDRESS:PORT in hex');
+    expect(() => parseSocketTable(TCP_HEADER + row('0100007F:1FFFFF'), 'tcp', 4)).toThrow('is not ADDRESS:PORT in hex');
+    expect(() => parseSocketTable(TCP_HEADER + row('0100007F:1F45', 'x12'), 'tcp', 4)).toThrow('/proc/net/tcp inode "x12" is not a whole number');
+    // Error messages quote at most 80 characters of the line.
+    expect(() => parseSocketTable(TCP_HEADER + `0: ${'x'.repeat(100_000)}`, 'tcp', 4)).toThrow(/^\/proc\/net\/tcp line has 2 fields, expected at least 10: "0: x{77}…"$/);
+  });
 });
 
 describe('isLoopback / isAnyAddress', () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { coreFileName, findCoreFiles, parseCorePattern, readCorePattern } from '../../../src/system/coreFiles.js';
 import { TempDirs, writeFiles } from './procFixture.js';
 
@@ -71,6 +72,27 @@ describe('coreFileName', () => {
 
   test('dots and other regex characters are literal', () => {
     expect(coreFileName('core.%p').test('coreX1234')).toBe(false);
+  });
+
+  test('many name specifiers cannot make a file-name test backtrack for minutes (fuzz counterexample)', () => {
+    // Found by test/fuzz/system.test.ts: `core.%e.%e...` (20 times) gave /^core\.[^/]+\.[^/]+.../ and a name
+    // failing at its last character took minutes. From the first name specifier to the last is one [^/]+ now.
+    const name = coreFileName(`core${'.%e'.repeat(20)}`);
+    expect(name.source).toBe('^core\\.[^/]+(\\.\\d+)?$');
+    const started = performance.now();
+    expect(name.test(`core${'.a'.repeat(60)}/`)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(name.test(`core${'.a'.repeat(20)}`)).toBe(true);
+    // Adjacent numeric specifiers are one run of digits; the usual patterns keep their exact regex.
+    expect(coreFileName('core.%p%t%s').source).toBe('^core\\.\\d{3,}$');
+    expect(coreFileName('core.%e.%h.%p').source).toBe('^core\\.[^/]+\\.\\d+$');
+  });
+
+  test('a core_pattern far longer than the kernel keeps is uncountable, not a regex too large to compile', () => {
+    expect(parseCorePattern(`/var/crash/${'0'.repeat(100_000)}`)).toEqual({
+      kind: 'uncountable',
+      reason: 'core_pattern is 100011 characters long, not a pattern the kernel writes',
+    });
   });
 });
 

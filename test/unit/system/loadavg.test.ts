@@ -19,6 +19,11 @@ describe('loadavg', () => {
     );
   });
 
+  test('a load of 400 digits is malformed, not Infinity (fuzz counterexample)', () => {
+    // Found by test/fuzz/system.test.ts: "0.39\n0.39 999...9" read as { load15: Infinity }.
+    expect(() => parseLoadavg(`0.39\n0.39 ${'9'.repeat(400)}`, '/proc/loadavg')).toThrow(/^\/proc\/loadavg: expected three load averages/);
+  });
+
   test('a missing file fails naming it', async () => {
     const root = await temp.procRoot({});
     await expect(readLoadavg(root)).rejects.toThrow(`cannot read ${path.join(root, 'loadavg')}: no such file or directory (ENOENT)`);

@@ -31,6 +31,11 @@ describe('meminfo', () => {
     expect(() => parseMeminfo('garbage\n', '/x/meminfo')).toThrow('/x/meminfo: expected a "MemTotal: <n> kB" line, found none');
   });
 
+  test('a value of 400 digits is no kernel value: not read as Infinity (fuzz counterexample)', () => {
+    const text = `MemTotal: ${'9'.repeat(400)} kB\nMemAvailable: 10 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n`;
+    expect(() => parseMeminfo(text, '/x/meminfo')).toThrow('/x/meminfo: expected a "MemTotal: <n> kB" line, found none');
+  });
+
   test('a missing file fails naming it', async () => {
     const root = await temp.procRoot({});
     await expect(readMeminfo(root)).rejects.toThrow(`cannot read ${path.join(root, 'meminfo')}`);

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SimulatedHost } from '../sim/host.js';
+import { FaultDaemon, findCheck, findRow } from './faultDaemon.js';
+
+// Log directories deleted or made unreadable while the daemon runs: the tracking logs trackinglogd
+// writes (var/<inst>/redir/log, the growth check) and the module logs (var/<inst>/log, the `log`
+// freshness check of mta, wfserver and inMail). Each row must say what is wrong, with the path and
+// the error, and the daemon must go on.
+//
+// "Unreadable": tests usually run as root here, and root reads a chmod 000 directory anyway (it has
+// CAP_DAC_OVERRIDE), so chmod 000 would exercise nothing. As root the directory is replaced by a
+// regular file instead: readdir then fails with ENOTDIR, through the same error path as EACCES
+// (anything but ENOENT). As another user, chmod 000 gives the real EACCES.
+// Each faults*.test.ts file has an instance name of its own: per-instance rows never see another's processes.
+const INSTANCE = 'faultlogs';
+const ROOT = process.getuid?.() === 0;
+const UNREADABLE = ROOT ? 'ENOTDIR' : 'EACCES';
+
+let sim: SimulatedHost;
+let configFile: string;
+
+beforeAll(async () => {
+  sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
+  configFile = await sim.writeAgentConfig(
+    {
+      defaults: { schedule: '* * * * * *', timeout: '5s' },
+      modules: {
+        system: { enabled: false },
+        trackinglogd: { growthWarning: '10s', growthCritical: '20s' },
+        mta: { logMaxAge: '1h' },
+      },
+    },
+    'logdirs.yaml',
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+/**
+ * A daemon of its own per test: the install is read again every minute and a redir/log directory
+ * that no longer exists then leaves the plan; each test here stays well inside its first minute.
+ */
+async function withDaemon(run: (daemon: FaultDaemon) => Promise<void>): Promise<void> {
+  const daemon = await FaultDaemon.start(configFile);
+  try {
+    await daemon.statusWhen((doc) => findRow(doc, 'trackinglogd').state === 'ok' && findRow(doc, 'mta', INSTANCE).state === 'ok');
+    await run(daemon);
+    expect((await daemon.get('/healthz')).status).toBe(200);
+    expect(daemon.alive()).toBe(true);
+  } finally {
+    expect(await daemon.stop()).toBe(0);
+  }
+}
+
+/** Makes `dir` unreadable for the agent (see the top of the file); returns the undo. */
+async function makeUnreadable(dir: string): Promise<() => Promise<void>> {
+  if (ROOT) {
+    await rm(dir, { recursive: true, force: true });
+    await writeFile(dir, 'a regular file where a directory should be\n');
+    return async () => {
+      await rm(dir, { force: true });
+      await mkdir(dir, { recursive: true });
+    };
+  }
+  await chmod(dir, 0o000);
+  return () => chmod(dir, 0o755);
+}
+
+/** Module tasks of the instance stop writing (else the simulated modules recreate var/<inst>/log at once). */
+const SILENT = ['mta', 'wfserver', 'inMail', 'stat'].map((module) => `${module}@${INSTANCE}`);
+
+describe('the tracking log directory', () => {
+  test('deleted mid-run: trackinglogd critical naming the directory; back to ok when it returns', async () => {
+    const dir = sim.trackingDir(INSTANCE);
+    expect(dir).toBe(path.join(sim.varDir, INSTANCE, 'redir', 'log'));
+    await withDaemon(async (daemon) => {
+      await rm(dir, { recursive: true, force: true });
+      try {
+        const doc = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'critical');
+        expect(findCheck(doc, 'trackinglogd', `redir_log_${INSTANCE}`)).toMatchObject({ state: 'critical', message: `directory ${dir} does not exist` });
+        expect(findRow(doc, 'trackinglogd').detail).toBe(`redir_log_${INSTANCE}: directory ${dir} does not exist`);
+        expect(findCheck(doc, 'trackinglogd', 'process').state).toBe('ok');
+      } finally {
+        await mkdir(dir, { recursive: true });
+      }
+      // trackinglogd writes into it again: a new file is activity.
+      const back = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'ok');
+      expect(findCheck(back, 'trackinglogd', `redir_log_${INSTANCE}`).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew /);
+    });
+  }, 60_000);
+
+  test(`made unreadable mid-run (${UNREADABLE}): critical with the path and the error code`, async () => {
+    const dir = sim.trackingDir(INSTANCE);
+    await withDaemon(async (daemon) => {
+      const undo = await makeUnreadable(dir);
+      try {
+        const doc = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'critical');
+        expect(findCheck(doc, 'trackinglogd', `redir_log_${INSTANCE}`)).toMatchObject({
+          state: 'critical',
+          message: `cannot read directory ${dir}: ${UNREADABLE}`,
+        });
+      } finally {
+        await undo();
+      }
+      await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'ok');
+    });
+  }, 60_000);
+});
+
+describe('the module log directory', () => {
+  test('deleted mid-run: mta, wfserver and inMail warn naming the directory; ok again once logs return', async () => {
+    const dir = path.join(sim.varDir, INSTANCE, 'log');
+    await withDaemon(async (daemon) => {
+      await sim.setControl({ silentModules: SILENT });
+      await rm(dir, { recursive: true, force: true });
+      try {
+        const doc = await daemon.statusWhen((status) => ['mta', 'wfserver', 'inMail'].every((module) => findRow(status, module, INSTANCE).state === 'warning'));
+        for (const module of ['mta', 'wfserver', 'inMail']) {
+          expect(findCheck(doc, module, 'log', INSTANCE)).toMatchObject({ state: 'warning', message: `directory ${dir} does not exist` });
+          expect(findCheck(doc, module, 'process', INSTANCE).state).toBe('ok');
+        }
+        // stat has no log check: untouched.
+        expect(findRow(doc, 'stat', INSTANCE).state).toBe('ok');
+      } finally {
+        await sim.setControl({ silentModules: [] });
+      }
+      // The modules log again (the simulated ones recreate the directory, as syslogd would).
+      const back = await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'ok');
+      expect(findCheck(back, 'mta', 'log', INSTANCE).message).toMatch(/^mta\.log written \d+(ms|s) ago$/);
+    });
+  }, 60_000);
+
+  test(`made unreadable mid-run (${UNREADABLE}): warning with the path and the error code`, async () => {
+    const dir = path.join(sim.varDir, INSTANCE, 'log');
+    await withDaemon(async (daemon) => {
+      await sim.setControl({ silentModules: SILENT });
+      const undo = await makeUnreadable(dir);
+      try {
+        const doc = await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'warning');
+        expect(findCheck(doc, 'mta', 'log', INSTANCE)).toMatchObject({ state: 'warning', message: `cannot read directory ${dir} (${UNREADABLE})` });
+      } finally {
+        await undo();
+        await sim.setControl({ silentModules: [] });
+      }
+      await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'ok');
+    });
+  }, 60_000);
+});

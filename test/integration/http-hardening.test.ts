@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { plugins } from '../../probes/index.js';
+import { Agent } from '../../src/agent.js';
+import { parseConfig } from '../../src/config/load.js';
+import { SERVER_LIMITS, startServer, type StatusServer } from '../../src/server.js';
+import type { Logger } from '../../src/types.js';
+import { freeTcpPort } from '../sim/net-util.js';
+import { Daemon } from './helpers.js';
+
+// The endpoint against misbehaving clients, over real sockets. The daemon runs without a Campaign
+// install (every row unknown): these tests are about HTTP, not about Campaign.
+
+let dir: string;
+let daemon: Daemon;
+let port: number;
+
+/** Writes raw bytes, collects everything the server sends until it closes the connection. */
+function raw(send: (socket: net.Socket) => void, timeoutMs = 15_000): Promise<{ data: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connection still open after ${timeoutMs} ms; received: ${JSON.stringify(data)}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    socket.on('error', () => undefined); // a reset after the answer is the server closing: fine
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data, closedAfterMs: Date.now() - started });
+    });
+    socket.on('connect', () => send(socket));
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'chk-http-'));
+  port = await freeTcpPort();
+  const config = path.join(dir, 'agent.yaml');
+  await writeFile(config, YAML.stringify({ listen: `127.0.0.1:${port}`, campaign: { installDir: path.join(dir, 'no-install') }, modules: { system: { enabled: false } } }));
+  daemon = await Daemon.start(config, `127.0.0.1:${port}`);
+});
+
+afterAll(async () => {
+  if (daemon) expect(await daemon.stop()).toBe(0);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('methods and paths', () => {
+  test.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('%s is 405 with Allow: GET, HEAD', async (method) => {
+    const response = await fetch(`${daemon.baseUrl}/metrics`, { method, ...(method === 'OPTIONS' ? {} : { body: 'x=1' }) });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+    expect(response.headers.get('connection')).toBe('close');
+    expect(await response.text()).toBe('method not allowed: use GET\n');
+  });
+
+  test('unknown paths are 404; GET and HEAD of the known ones still answer', async () => {
+    for (const pathname of ['/nope', '/metrics/', '/status.json', '/../etc/passwd']) expect((await daemon.get(pathname)).status).toBe(404);
+    expect((await daemon.get('/metrics')).body).toContain('campaign_agent_build_info');
+    expect((await daemon.get('/status')).type).toContain('application/json');
+    expect((await daemon.get('/')).type).toContain('text/html');
+    expect((await daemon.get('/healthz')).status).toBe(200);
+    const head = await fetch(`${daemon.baseUrl}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+});
+
+describe('request size and time limits', () => {
+  test('a GET with a body over 1 KiB (Content-Length) is 413 and the connection is closed', async () => {
+    const body = 'x'.repeat(4096);
+    const { data } = await raw((socket) => socket.write(`GET /metrics HTTP/1.1\r\nHost: agent\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    expect(data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(data).toMatch(/\r\nconnection: close\r\n/i);
+    expect(data).toContain('request body too large');
+  });
+
+  test('a chunked GET body growing over 1 KiB is 413 and the connection is closed', async () => {
+    const { data } = await raw((socket) => {
+      socket.write('GET /metrics HTTP/1.1\r\nHost: agent\r\nTransfer-Encoding: chunked\r\n\r\n');
+      for (let i = 0; i < 4; i++) socket.write(`200\r\n${'y'.repeat(0x200)}\r\n`);
+    });
+    expect(data).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  test('a GET with a small body is answered (the body is read and ignored)', async () => {
+    const { data } = await raw((socket) => socket.write('GET /healthz HTTP/1.1\r\nHost: agent\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'));
+    expect(data).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  test('headers over 8 KiB are refused with 431', async () => {
+    const { data } = await raw((socket) => socket.write(`GET /metrics HTTP/1.1\r\nHost: agent\r\nX-Big: ${'z'.repeat(10_000)}\r\n\r\n`));
+    expect(data).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  test('slowloris: headers sent byte by byte slower than headersTimeout are cut off', async () => {
+    const header = `GET /metrics HTTP/1.1\r\nHost: agent\r\nX-Slow: ${'s'.repeat(200)}`;
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const result = await raw((socket) => {
+      timer = setInterval(() => {
+        if (socket.destroyed || sent >= header.length) return;
+        socket.write(header[sent++]!);
+      }, 100);
+    }, 15_000).finally(() => clearInterval(timer));
+    // Still sending (never reached the blank line) when the server gave up on it.
+    expect(sent).toBeLessThan(header.length);
+    expect(result.closedAfterMs).toBeGreaterThanOrEqual(SERVER_LIMITS.headersTimeoutMs - 500);
+    expect(result.closedAfterMs).toBeLessThan(SERVER_LIMITS.headersTimeoutMs + 2 * SERVER_LIMITS.timeoutCheckMs + 1500);
+    expect(result.data === '' || /^HTTP\/1\.1 408 /.test(result.data)).toBe(true);
+  });
+
+  test('an idle keep-alive connection is closed by the server', async () => {
+    const result = await raw((socket) => socket.write('GET /healthz HTTP/1.1\r\nHost: agent\r\n\r\n'), 15_000);
+    expect(result.data).toMatch(/^HTTP\/1\.1 200 /);
+    expect(result.closedAfterMs).toBeLessThan(SERVER_LIMITS.keepAliveTimeoutMs + 3000);
+  });
+
+  test('a malformed request line is a bare 400', async () => {
+    const { data } = await raw((socket) => socket.write('GARBAGE\r\n\r\n'));
+    expect(data).toMatch(/^HTTP\/1\.1 400 /);
+  });
+});
+
+describe('errors of the agent itself', () => {
+  let server: StatusServer;
+  const logged: Array<{ obj: unknown; msg?: string }> = [];
+  const log: Logger = {
+    debug() {},
+    info() {},
+    warn() {},
+    error: (obj, msg) => void logged.push({ obj, ...(msg === undefined ? {} : { msg }) }),
+  };
+
+  beforeAll(async () => {
+    const config = parseConfig(plugins, YAML.stringify({ listen: '127.0.0.1:0', campaign: { installDir: path.join(dir, 'no-install') } }), 'in-process.yaml');
+    const agent = new Agent({ config, plugins, log });
+    // A rendering failure with a message that must stay inside the process.
+    agent.metrics.registry.metrics = async () => {
+      throw new Error('SECRET-DETAIL /etc/campaign-health/soap-password');
+    };
+    server = await startServer(agent, undefined, '127.0.0.1:0');
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test('a failing handler answers a bare 500: no message, no stack; the log has both', async () => {
+    const response = await fetch(`http://127.0.0.1:${server.address.port}/metrics`);
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toBe('internal error\n');
+    expect(body).not.toContain('SECRET');
+    expect(body).not.toMatch(/\bat\s/);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const entry = logged.find((line) => line.msg === 'request failed');
+    expect(JSON.stringify(entry?.obj)).toContain('SECRET-DETAIL');
+    expect(JSON.stringify(entry?.obj)).toMatch(/server\.ts|http-hardening/);
+    // The server keeps serving.
+    expect((await fetch(`http://127.0.0.1:${server.address.port}/status`)).status).toBe(200);
+  });
+});

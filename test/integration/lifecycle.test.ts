@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { SimulatedHost } from '../sim/host.js';
+import { freeTcpPort } from '../sim/net-util.js';
+import { check, Daemon, waitFor } from './helpers.js';
+
+// The daemon's lifecycle: SIGHUP reloads (and says whether the last one worked, as a metric), and
+// SIGTERM stops promptly even with a check hanging and a client holding a keep-alive connection.
+
+function gauge(body: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
+  if (!match) throw new Error(`${name} not in /metrics`);
+  return Number(match[1]);
+}
+
+describe('SIGHUP and campaign_agent_config_last_reload_success', () => {
+  let dir: string;
+  let config: string;
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'chk-life-'));
+    const listen = `127.0.0.1:${await freeTcpPort()}`;
+    config = path.join(dir, 'agent.yaml');
+    await writeFile(config, YAML.stringify({ listen, campaign: { installDir: path.join(dir, 'no-install') }, modules: { system: { enabled: false } } }));
+    daemon = await Daemon.start(config, listen);
+  });
+
+  afterAll(async () => {
+    if (daemon) expect(await daemon.stop()).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('1 after start; 0 and a log line naming the problem after a refused reload; 1 again after a good one', async () => {
+    const start = (await daemon.get('/metrics')).body;
+    expect(gauge(start, 'campaign_agent_config_last_reload_success')).toBe(1);
+    const startedAt = gauge(start, 'campaign_agent_config_last_reload_success_timestamp_seconds');
+    expect(Math.abs(startedAt - Date.now() / 1000)).toBeLessThan(60);
+
+    const original = await readFile(config, 'utf8');
+    await writeFile(config, `${original}logLevel: chatty\n`);
+    daemon.signal('SIGHUP');
+    await waitFor(() => daemon.output().includes('config reload refused'), 5_000, () => daemon.output());
+    const line = daemon.output().split('\n').find((entry) => entry.includes('config reload refused'))!;
+    expect(JSON.parse(line)).toMatchObject({ level: 50, msg: 'config reload refused: keeping the running config', config });
+    expect(line).toContain(`${config}: logLevel: expected one of fatal, error, warn, info, debug, trace, got \\"chatty\\"`);
+    const refused = (await daemon.get('/metrics')).body;
+    expect(gauge(refused, 'campaign_agent_config_last_reload_success')).toBe(0);
+    expect(gauge(refused, 'campaign_agent_config_last_reload_success_timestamp_seconds')).toBe(startedAt);
+    // Still serving with the old config.
+    expect((await daemon.get('/healthz')).status).toBe(200);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await writeFile(config, original);
+    daemon.signal('SIGHUP');
+    await waitFor(() => daemon.output().includes('config reloaded'), 5_000, () => daemon.output());
+    const reloaded = (await daemon.get('/metrics')).body;
+    expect(gauge(reloaded, 'campaign_agent_config_last_reload_success')).toBe(1);
+    expect(gauge(reloaded, 'campaign_agent_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(startedAt);
+  });
+});
+
+describe('SIGTERM', () => {
+  let sim: SimulatedHost;
+
+  beforeAll(async () => {
+    // Its own instance name and machine modules only, not to be confused with other simulated hosts.
+    sim = await SimulatedHost.start({ instances: ['lifecycle'], instanceModules: { mta: false, wfserver: false, inMail: false, stat: false } });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  test('with a check hanging (60 s timeout) and an idle keep-alive client, the daemon exits 0 within 5 s', async () => {
+    const file = await sim.writeAgentConfig({ defaults: { schedule: '* * * * * *', timeout: '60s' }, modules: { system: { enabled: false } } }, 'lifecycle.yaml');
+    const { listen } = YAML.parse(await readFile(file, 'utf8')) as { listen: string };
+    const daemon = await Daemon.start(file, listen);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await daemon.statusWhen((doc) => check(doc, 'web', 'r_test').state === 'ok');
+      // A keep-alive connection, left open and idle.
+      await new Promise<void>((resolve, reject) => {
+        http.get(`${daemon.baseUrl}/metrics`, { agent }, (response) => response.resume().on('end', resolve)).on('error', reject);
+      });
+      await sim.setControl({ rTest: 'hang' });
+      // The cycle now hangs on /r/test; the next ticks are skipped and say so.
+      await waitFor(() => daemon.output().includes('previous probe cycle still running'), 10_000, () => daemon.output());
+
+      const signalledAt = Date.now();
+      const exitCode = await daemon.stop();
+      const tookMs = Date.now() - signalledAt;
+      expect(exitCode).toBe(0);
+      expect(tookMs).toBeLessThan(5_000);
+      expect(daemon.output()).toContain('stopping: no new probe cycles, waiting for running checks');
+      expect(daemon.output()).toContain('"msg":"stopped"');
+    } finally {
+      agent.destroy();
+      await sim.setControl({ rTest: 'ok' });
+    }
+  });
+});

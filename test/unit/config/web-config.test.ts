@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import bcrypt from 'bcryptjs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BasicAuth, parseBasic, VERIFIED_TTL_MS } from '../../../src/basicAuth.js';
+import { ConfigError } from '../../../src/config/load.js';
+import { loadWebConfig } from '../../../src/webConfig.js';
+
+// The web config file parser and the basic auth verifier, without a daemon (the daemon side is
+// test/integration/web-config.test.ts).
+
+let dir: string;
+
+async function problemsOf(text: string, name = 'web.yml'): Promise<string[]> {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  try {
+    await loadWebConfig(file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'chk-webcfg-'));
+  await promisify(execFile)(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'tls.key', '-out', 'tls.crt', '-days', '1', '-subj', '/CN=localhost'],
+    { cwd: dir },
+  );
+}, 30_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('loadWebConfig', () => {
+  test('an empty file, or empty sections: no TLS, no auth, no headers', async () => {
+    for (const text of ['', 'tls_server_config:\nbasic_auth_users:\nhttp_server_config:\n', 'basic_auth_users: {}\n']) {
+      const file = path.join(dir, 'empty.yml');
+      await writeFile(file, text);
+      const web = await loadWebConfig(file);
+      expect(web).toEqual({ file, headers: {} });
+    }
+  });
+
+  test('relative certificate names resolve against the file, defaults as exporter-toolkit', async () => {
+    const file = path.join(dir, 'tls.yml');
+    await writeFile(file, 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nhttp_server_config:\n  http2: true\n  headers:\n    X-Frame-Options: sameorigin\n    X-XSS-Protection: ""\n');
+    const web = await loadWebConfig(file);
+    expect(web.tls?.clientAuth).toBe('NoClientCert');
+    expect(web.tls?.context).toMatchObject({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
+    expect(web.headers).toEqual({ 'X-Frame-Options': 'sameorigin' });
+  });
+
+  test('each problem is one line naming the file and the key', async () => {
+    const file = path.join(dir, 'bad.yml');
+    const problems = await problemsOf(
+      [
+        'tls_server_config:',
+        '  cert_file: tls.crt',
+        '  key_file: tls.key',
+        '  client_ca_file: tls.crt',
+        '  curve_preferences: [X25519]',
+        '  max_version: TLS11',
+        'http_server_config:',
+        '  headers:',
+        '    X-Content-Type-Options: sniff',
+        '    Server: campaign',
+        'basic_auth_users:',
+        '  "a:b": $2y$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0',
+        'rate_limit: {interval: 1s}',
+      ].join('\n'),
+      'bad.yml',
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        `${file}: tls_server_config.curve_preferences: supported by exporter-toolkit but not by campaign-health-agent: Go curve names; Node's OpenSSL defaults apply`,
+        `${file}: tls_server_config.max_version: TLS11 is not accepted by campaign-health-agent (TLS 1.0 and 1.1 are obsolete): use TLS12 or TLS13`,
+        `${file}: http_server_config.headers.X-Content-Type-Options: expected nosniff, got "sniff"`,
+        `${file}: http_server_config.headers.Server: unknown key`,
+        `${file}: rate_limit: supported by exporter-toolkit but not by campaign-health-agent: rate limiting; the agent answers from cached results and limits request size and time`,
+      ]),
+    );
+    expect(problems.some((line) => line.startsWith(`${file}: basic_auth_users`) && line.includes("without ':'"))).toBe(true);
+    // client_ca_file without a verifying client_auth_type is refused only once the rest is valid.
+    expect(await problemsOf('tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_ca_file: tls.crt\n', 'ca.yml')).toEqual([
+      `${path.join(dir, 'ca.yml')}: tls_server_config.client_auth_type: client_ca_file is set but client_auth_type is NoClientCert: set RequireAndVerifyClientCert (or VerifyClientCertIfGiven), or remove client_ca_file`,
+    ]);
+  });
+
+  test('a value that is not a bcrypt hash is never echoed', async () => {
+    const problems = await problemsOf('basic_auth_users:\n  prometheus: hunter2-plaintext\n');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('basic_auth_users.prometheus: expected a bcrypt hash');
+    expect(problems[0]).not.toContain('hunter2');
+  });
+
+  test('duplicate keys are refused', async () => {
+    const problems = await problemsOf('basic_auth_users: {}\nbasic_auth_users: {}\n');
+    expect(problems[0]).toMatch(/invalid YAML: Map keys must be unique/);
+  });
+});
+
+describe('BasicAuth', () => {
+  const header = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  test('parseBasic: the scheme is case-insensitive, the password may hold colons, malformed is undefined', () => {
+    expect(parseBasic(header('u', 'p:a:ss'))).toEqual({ user: 'u', password: 'p:a:ss' });
+    expect(parseBasic(`basic ${Buffer.from('u:p').toString('base64')}`)).toEqual({ user: 'u', password: 'p' });
+    expect(parseBasic(undefined)).toBeUndefined();
+    expect(parseBasic('Bearer abc')).toBeUndefined();
+    expect(parseBasic(`Basic ${Buffer.from('no-colon').toString('base64')}`)).toBeUndefined();
+  });
+
+  test('right pair ok (then cached until the TTL), wrong or unknown denied, unknown users cost a bcrypt too', async () => {
+    let now = 1_000_000;
+    const auth = await BasicAuth.create(new Map([['prometheus', await bcrypt.hash('secret', 10)]]), () => now);
+    const timed = async (value: string) => {
+      const started = process.hrtime.bigint();
+      const verdict = await auth.verify(value);
+      return { verdict, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    };
+    const wrong = await timed(header('prometheus', 'nope'));
+    const unknown = await timed(header('nobody', 'nope'));
+    expect(wrong.verdict).toBe('denied');
+    expect(unknown.verdict).toBe('denied');
+    // Both ran bcrypt at cost 10 (tens of ms); an unknown user is not answered at once.
+    expect(unknown.ms).toBeGreaterThan(wrong.ms / 3);
+    expect(unknown.ms).toBeGreaterThan(10);
+
+    const first = await timed(header('prometheus', 'secret'));
+    const second = await timed(header('prometheus', 'secret'));
+    expect([first.verdict, second.verdict]).toEqual(['ok', 'ok']);
+    expect(second.ms).toBeLessThan(first.ms / 3);
+    // A wrong password is never served from the cache of the right one.
+    expect(await auth.verify(header('prometheus', 'secret '))).toBe('denied');
+    now += VERIFIED_TTL_MS + 1;
+    const expired = await timed(header('prometheus', 'secret'));
+    expect(expired.verdict).toBe('ok');
+    expect(expired.ms).toBeGreaterThan(10);
+    expect(await auth.verify(undefined)).toBe('denied');
+  });
+});

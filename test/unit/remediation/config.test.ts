@@ -1,0 +1,76 @@
+import { describe, expect, test } from '@jest/globals';
+import YAML from 'yaml';
+import { plugins } from '../../../probes/index.js';
+import { ConfigError, parseConfig } from '../../../src/config/load.js';
+import { remediationSettings } from '../../../src/remediation/config.js';
+
+const FILE = '/etc/campaign-health/agent.yaml';
+
+function problemsOf(modules: Record<string, unknown>): string[] {
+  try {
+    parseConfig(plugins, YAML.stringify({ modules }), FILE);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('modules.<name>.remediation', () => {
+  test('absent by default; {} gets every default, off', () => {
+    const config = parseConfig(plugins, YAML.stringify({ modules: { mta: { remediation: {} } } }), FILE);
+    expect(config.modules.web!.remediation).toBeUndefined();
+    expect(config.modules.mta!.remediation).toEqual({ restart: false, afterFailures: 3, maxActions: 3, window: '1h', grace: '5m', dryRun: false });
+    expect(remediationSettings('mta', config.modules.mta!.remediation)).toBeUndefined();
+  });
+
+  test('settings in milliseconds; skipWhenBusy true by default on mta and web only', () => {
+    const config = parseConfig(
+      plugins,
+      YAML.stringify({ modules: { mta: { remediation: { restart: true, window: '2h', grace: '90s' } }, wfserver: { remediation: { restart: true, dryRun: true } }, web: { remediation: { restart: true, skipWhenBusy: false } } } }),
+      FILE,
+    );
+    expect(remediationSettings('mta', config.modules.mta!.remediation)).toEqual({ afterFailures: 3, maxActions: 3, windowMs: 7_200_000, graceMs: 90_000, dryRun: false, busyCheck: true });
+    expect(remediationSettings('wfserver', config.modules.wfserver!.remediation)).toMatchObject({ dryRun: true, busyCheck: false });
+    expect(remediationSettings('web', config.modules.web!.remediation)).toMatchObject({ busyCheck: false });
+  });
+
+  test.each(['export', 'import', 'tracking'])('refused for %s, an on-demand job: nothing to restart', (module) => {
+    expect(problemsOf({ [module]: { remediation: { restart: true } } })).toEqual([
+      expect.stringMatching(new RegExp(`^${FILE}: modules\\.${module}\\.remediation: automatic remediation is not available here: ${module} is an on-demand .*nothing to restart`)),
+    ]);
+    // Even switched off: the key has no meaning there.
+    expect(problemsOf({ [module]: { remediation: { restart: false } } })).toHaveLength(1);
+  });
+
+  test('refused for watchdog (the supervisor) and the agent’s own rows', () => {
+    expect(problemsOf({ watchdog: { remediation: { restart: true } } })).toEqual([
+      `${FILE}: modules.watchdog.remediation: automatic remediation is not available here: watchdog is the supervisor that starts every other module: the agent never restarts it (restart the stack with systemctl restart nlserver)`,
+    ]);
+    expect(problemsOf({ nlserver: { remediation: { restart: true } } })[0]).toContain("nlserver is the agent's own row");
+    expect(problemsOf({ system: { remediation: {} } })[0]).toContain("system is the agent's own row");
+  });
+
+  test('skipWhenBusy only on mta and web', () => {
+    expect(problemsOf({ wfserver: { remediation: { restart: true, skipWhenBusy: true } } })).toEqual([
+      `${FILE}: modules.wfserver.remediation.skipWhenBusy: only mta and web check nlserver pdump -who before acting; remove the key for wfserver`,
+    ]);
+    expect(() => parseConfig(plugins, YAML.stringify({ modules: { web: { remediation: { skipWhenBusy: true } } } }), FILE)).not.toThrow();
+  });
+
+  test.each([
+    [{ afterFailures: 0 }, 'modules.mta.remediation.afterFailures: expected a number of consecutive critical runs (1 to 100), got 0'],
+    [{ afterFailures: 2.5 }, 'modules.mta.remediation.afterFailures: expected a whole number of consecutive critical runs (1 to 100), got 2.5'],
+    [{ maxActions: 101 }, 'modules.mta.remediation.maxActions: expected a number of actions (1 to 100), got 101'],
+    [{ window: 'hourly' }, 'modules.mta.remediation.window: expected a duration such as 30s, 5m or 1h (longer than 0), got "hourly"'],
+    [{ grace: '0s' }, 'modules.mta.remediation.grace: expected a duration such as 30s, 5m or 1h (longer than 0), got "0s"'],
+    [{ restart: 'yes' }, 'modules.mta.remediation.restart: expected true or false, got "yes"'],
+    [{ dryrun: true }, 'modules.mta.remediation.dryrun: unknown key'],
+  ])('strict values: %j', (remediation, message) => {
+    expect(problemsOf({ mta: { remediation } })).toEqual([`${FILE}: ${message}`]);
+  });
+
+  test('a mapping is required', () => {
+    expect(problemsOf({ mta: { remediation: true } })).toEqual([`${FILE}: modules.mta.remediation: expected object, got boolean true`]);
+  });
+});
