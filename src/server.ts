@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { AGENT_VERSION, type Agent } from './agent.js';
 import { parseListen } from './config/schema.js';
 import type { Scheduler } from './engine/scheduler.js';
+import { RenderCache } from './renderCache.js';
 import { statusDocument, statusText } from './status.js';
 import { STATUS_PAGE_CSP, statusPage } from './statusPage.js';
 import type { WebConfig } from './webConfig.js';
@@ -199,28 +200,42 @@ export function answerError(response: http.ServerResponse): void {
   send(response, 500, 'text/plain; charset=utf-8', 'internal error\n', { Connection: 'close' });
 }
 
+const caches = new WeakMap<Agent, RenderCache>();
+
+/** The store's version once stale results are expired: what a cached rendering must match. */
+function versionOf(agent: Agent): number {
+  agent.store.expireStale();
+  return agent.store.version;
+}
+
 async function handle(agent: Agent, scheduler: Scheduler | undefined, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  let cache = caches.get(agent);
+  if (!cache) caches.set(agent, (cache = new RenderCache()));
   const target = request.url ?? '/';
   if (!URL.canParse(target, 'http://agent.invalid')) return send(response, 400, 'text/plain; charset=utf-8', 'bad request\n');
   const url = new URL(target, 'http://agent.invalid');
   switch (url.pathname) {
     case '/metrics': {
-      const body = await agent.metrics.registry.metrics();
+      const body = await cache.get('metrics', versionOf(agent), () => agent.metrics.registry.metrics());
       return send(response, 200, agent.metrics.registry.contentType, body);
     }
     case '/status': {
-      const now = agent.now();
-      const rows = agent.store.all();
-      if (wantsText(url, request)) return send(response, 200, 'text/plain; charset=utf-8', statusText(rows, now));
-      const document = statusDocument(rows, { version: AGENT_VERSION, startedAt: agent.startedAt }, now);
-      return send(response, 200, 'application/json; charset=utf-8', `${JSON.stringify(document, null, 2)}\n`);
+      const version = versionOf(agent);
+      if (wantsText(url, request)) {
+        return send(response, 200, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
+      }
+      const body = await cache.get('status.json', version, () => {
+        const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
+        return `${JSON.stringify(document, null, 2)}\n`;
+      });
+      return send(response, 200, 'application/json; charset=utf-8', body);
     }
     case '/healthz': {
       const fresh = scheduler?.fresh() ?? false;
       return send(response, fresh ? 200 : 503, 'text/plain; charset=utf-8', fresh ? 'ok\n' : 'probe cycles are not running or are stale\n');
     }
     case '/': {
-      const page = statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
+      const page = await cache.get('page', versionOf(agent), () => statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now()));
       // Module details quote foreign text (HTTP answers, command output): besides escaping, the
       // browser is told to run no script, load nothing, never sniff another type, and not frame it.
       return send(response, 200, 'text/html; charset=utf-8', page, {

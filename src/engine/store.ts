@@ -37,6 +37,8 @@ export class StatusStore {
   private order: string[] = [];
   private streaks = new Map<string, Streak>();
   private plan = new Map<string, Row>();
+  /** Bumped on every change of any row: renderers cache their output per version. */
+  version = 0;
   /** Told about every row that goes stale, so metrics follow. */
   onStale?: (status: RowStatus) => void;
 
@@ -50,6 +52,7 @@ export class StatusStore {
       this.rows.delete(key);
       this.streaks.delete(key);
     }
+    this.version += 1;
     this.plan = new Map(plan.map((row) => [row.key, row]));
     const added: string[] = [];
     for (const row of plan) {
@@ -128,6 +131,7 @@ export class StatusStore {
       checks,
     };
     this.rows.set(row.key, status);
+    this.version += 1;
     return status;
   }
 }
