@@ -37,7 +37,7 @@ interface Attr {
 
 const attrs = fc
   .tuple(
-    fc.uniqueArray(fc.record({ name: plainAttrName, v: attrValue, q: quote }), { selector: (a) => a.name, maxLength: 5 }),
+    fc.uniqueArray(fc.record({ name: plainAttrName, v: attrValue, q: quote }), { selector: (a) => a.name, maxLength: 4 }),
     fc.uniqueArray(fc.record({ name: fc.constantFrom(...SECRET_NAMES), written: secretValue, q: quote }), { selector: (a) => a.name, maxLength: 2 }),
   )
   .chain(([plain, secret]) =>
@@ -58,7 +58,7 @@ const confFile = fc
   .record({
     prolog: fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>\n', "<?xml version='1.0'?>", '\uFEFF'),
     shared: fc.constantFrom('', `<shared>${DBCNX}</shared>`, `<shared><authentication internalPassword="${MARK}"/>${DBCNX}</shared>`, `<dbcnx password="${MARK}"/>`),
-    modules: fc.array(fc.record({ name: moduleName, attrs, child, selfClosing: fc.boolean(), sep: fc.constantFrom(' ', '\n   ', '\t') }), { maxLength: 6 }),
+    modules: fc.array(fc.record({ name: moduleName, attrs, child, selfClosing: fc.boolean(), sep: fc.constantFrom(' ', '\n   ', '\t') }), { maxLength: 5 }),
     ws: fc.constantFrom('', '\n', '\n  '),
   })
   .map((g) => {
@@ -130,7 +130,7 @@ describe('fuzz: parseConfXml', () => {
   });
 
   test('any text and mutated conf files: a result with no secret attribute, or one clear error naming the file', () => {
-    const deep = nested([['<a>', '</a>'], ['<web>', '</web>'], ['<a x="1"><b/>', '</a>']]).map((inner) => `<serverconf>${inner}</serverconf>`);
+    const deep = nested([['<a>', '</a>'], ['<web>', '</web>'], ['<a x="1"><b/>', '</a>']], '', 300).map((inner) => `<serverconf>${inner}</serverconf>`);
     check(junk([mutated(confFile.map((c) => c.text)), tokenText(XML_TOKENS), deep]), (text) => {
       const outcome = attempt(() => parseConfXml(text, FILE));
       if (outcome.ok) assertWellFormedResult(outcome.value);

@@ -182,7 +182,10 @@ describe('fuzz: YAML config', () => {
     // per error token; 24 KiB keeps a case of `]]]...` far under the 1 s bound on a busy runner.
     const huge = fc.oneof(hugeTextUpTo(24 * 1024), fc.tuple(smallText, fc.integer({ min: MAX_CONFIG_CHARS + 1, max: 100_000 })).map(([t, n]) => t.padEnd(n, 'x')));
     // Deep nesting: the YAML library recurses per level (two overflows in one process aborted Node).
-    const deep = nested([['[', ']'], ['{a: ', '}'], ['- ', ''], ['? ', ''], ['a:\n ', ''], ['- [', ']'], ['"', '"']], 'x');
+    const deep = fc.oneof(
+      nested([['[', ']'], ['{a: ', '}'], ['- ', ''], ['? ', ''], ['- [', ']'], ['[{a: ', '}]']], 'x', 1200),
+      fc.integer({ min: 1, max: 300 }).map((n) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}a:`).join('\n')),
+    );
     check(fc.oneof({ weight: 99, arbitrary: junk([mutated(rendered.map((r) => r.text)), tokenText(YAML_TOKENS), deep], 0) }, { weight: 1, arbitrary: huge }), (text) => {
       const outcome = attempt(() => parseConfig(plugins, text, FILE));
       if (!outcome.ok) assertClearConfigError(outcome.error);

@@ -43,7 +43,7 @@ const FORMS = [
   (n: string, w: string) => `${n}=${w}\nexport ${n}`,
   (n: string, w: string) => `export ${n}\n${n}=${w}`,
   (n: string, w: string) => `declare -x ${n}=${w}`,
-  (n: string, w: string) => `export OTHER_${n}=1 ${n}=${w}`,
+  (n: string, w: string) => `export other_${n}=1 ${n}=${w}`,
   (n: string, w: string) => `  export   ${n}=${w}   # set for nlserver`,
 ];
 const NOISE = ['', '#!/bin/sh', '# site overrides', 'ulimit -n 4096', 'umask 022', 'echo starting >/dev/null', 'LANG=C nlserver pdump >/dev/null 2>&1'];
@@ -59,7 +59,7 @@ const customerSh = fc
     const lines = vars.flatMap((v, i) => [v.noise, FORMS[v.form]!(v.name, words[i]!)]);
     const expected = Object.fromEntries([
       ...vars.map((v) => [v.name, v.value] as const),
-      ...vars.filter((v) => v.form === 5).map((v) => [`OTHER_${v.name}`, '1'] as const),
+      ...vars.filter((v) => v.form === 5).map((v) => [`other_${v.name}`, '1'] as const),
     ]);
     return { text: `${lines.join('\n')}\n`, vars: expected };
   });
@@ -107,7 +107,7 @@ describe('fuzz: customer.sh', () => {
   });
 
   test('any text and mutated files: never throws; string values; notes one line each, naming the file and a line', () => {
-    const deep = nested([['(', ')'], ['$(', ')'], ['${', '}'], ['if x; then ', '; fi'], ['{ ', '; }'], ['"$(', ')"'], ['`', '`']], 'export A=1');
+    const deep = nested([['(', ')'], ['$(', ')'], ['${', '}'], ['if x; then ', '; fi'], ['{ ', '; }'], ['"$(', ')"'], ['`', '`']], 'export A=1', 1000);
     check(junk([mutated(customerSh.map((c) => c.text)), tokenText(TOKENS, 60), deep]), (text) => {
       const parsed = parseCustomerSh(text, FILE);
       const lines = text.split('\n').length;

@@ -46,7 +46,7 @@ describe('fuzz: /r/test answers', () => {
   });
 
   test('any text and mutated answers: never throws; null or a <redir> with string attributes; one short message', () => {
-    const deep = nested([['<a>', '</a>'], ['<redir>', '</redir>']]).map((inner) => `<redir status='OK'>${inner}</redir>`);
+    const deep = nested([['<a>', '</a>'], ['<redir>', '</redir>']], '', 300).map((inner) => `<redir status='OK'>${inner}</redir>`);
     check(junk([mutated(answer.map((a) => a.body)), tokenText(TOKENS), deep]), (body) => {
       const parsed = parseRedirTest(body);
       if (parsed !== null) {
