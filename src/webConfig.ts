@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { BasicAuth, BCRYPT_HASH } from './basicAuth.js';
-import { ConfigError, describeIssue } from './config/load.js';
+import { ConfigError, describeIssue, parseYamlText } from './config/load.js';
 
 // The web config file (`webConfigFile`): TLS and basic auth of the HTTP endpoint, in the format of
 // Prometheus' exporter-toolkit (`--web.config.file` of node_exporter and friends), so one file and
@@ -33,8 +32,6 @@ export interface WebConfig {
 
 /** A web config is a few lines; past this it is not one (and the YAML parser would work for nothing). */
 const MAX_WEB_CONFIG_CHARS = 64 * 1024;
-/** YAML errors shown at most; a file of junk can hold one per character. */
-const MAX_YAML_PROBLEMS = 10;
 
 const show = (value: unknown): string => {
   try {
@@ -158,18 +155,8 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
   } catch (error) {
     throw new ConfigError(file, [`${file}: cannot read the web config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
   }
-  if (text.length > MAX_WEB_CONFIG_CHARS) {
-    throw new ConfigError(file, [`${file}: (top level): expected a web config file of at most ${MAX_WEB_CONFIG_CHARS} characters, got ${text.length}`]);
-  }
-  const invalidYaml = (message: string) => `${file}: invalid YAML: ${(message.split('\n')[0] ?? '').replace(/:$/, '')}`;
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.slice(0, MAX_YAML_PROBLEMS).map((error) => invalidYaml(error.message)));
-  let raw: unknown;
-  try {
-    raw = doc.toJS() ?? {}; // refuses alias bombs
-  } catch (error) {
-    throw new ConfigError(file, [invalidYaml(error instanceof Error ? error.message : String(error))]);
-  }
+  // The same guards as the agent's config: size, nesting, alias bombs, self-referencing aliases.
+  const raw = parseYamlText(text, file, MAX_WEB_CONFIG_CHARS, 'web config file');
   const result = webConfigSchema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
   const parsed = result.data;

@@ -43,8 +43,22 @@ export async function loadConfig(plugins: readonly ProbePlugin[], file: string =
 export const MAX_CONFIG_CHARS = 64 * 1024;
 
 export function parseConfig(plugins: readonly ProbePlugin[], text: string, file: string): AgentConfig {
-  if (text.length > MAX_CONFIG_CHARS) {
-    throw new ConfigError(file, [`${file}: (top level): expected a config file of at most ${MAX_CONFIG_CHARS} characters, got ${text.length}`]);
+  const raw = parseYamlText(text, file, MAX_CONFIG_CHARS, 'config file');
+  const result = configSchema(plugins).safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
+  const parsed = result.data as unknown as AgentConfig;
+  parsed.campaign.nlserver ??= path.join(parsed.campaign.installDir, 'bin', 'nlserver');
+  return parsed;
+}
+
+/**
+ * YAML text to a plain value, refusing what would hurt the agent before it is built: files past
+ * `maxChars`, nesting deeper than MAX_YAML_DEPTH, alias bombs and self-referencing aliases. Every
+ * problem is a `<file>: ...` line of a ConfigError. Shared by the config and the web-config file.
+ */
+export function parseYamlText(text: string, file: string, maxChars: number, what: string): unknown {
+  if (text.length > maxChars) {
+    throw new ConfigError(file, [`${file}: (top level): expected a ${what} of at most ${maxChars} characters, got ${text.length}`]);
   }
   // Positions come from a LineCounter rather than prettyErrors, whose context snippets cost a pass over
   // the line per error: seconds for a long line of `]]]]...`.
@@ -68,11 +82,7 @@ export function parseConfig(plugins: readonly ProbePlugin[], text: string, file:
     // `a: &x [*x]` is legal YAML but no config value; zod's messages could not even print it.
     throw new ConfigError(file, [`${file}: ${keyPath(loop)}: expected a value, got a YAML alias to a node containing it`]);
   }
-  const result = configSchema(plugins).safeParse(raw, { reportInput: true });
-  if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
-  const parsed = result.data as unknown as AgentConfig;
-  parsed.campaign.nlserver ??= path.join(parsed.campaign.installDir, 'bin', 'nlserver');
-  return parsed;
+  return raw;
 }
 
 /**

@@ -101,6 +101,13 @@ describe('loadWebConfig', () => {
     expect(problems[0]).not.toContain('hunter2');
   });
 
+  test('deep nesting and self-referencing aliases are refused like in the agent config, without harm', async () => {
+    expect((await problemsOf(`tls_server_config: ${'['.repeat(1000)}${']'.repeat(1000)}\n`))[0]).toMatch(/invalid YAML: expected at most 64 levels of nesting/);
+    // A second deep parse in one process once aborted Node: still alive and still refusing.
+    expect((await problemsOf(`x: ${'{a: '.repeat(500)}1${'}'.repeat(500)}\n`))[0]).toMatch(/levels of nesting/);
+    expect((await problemsOf('basic_auth_users: &a [*a]\n'))[0]).toMatch(/basic_auth_users\.0: expected a value, got a YAML alias to a node containing it/);
+  });
+
   test('duplicate keys are refused', async () => {
     const problems = await problemsOf('basic_auth_users: {}\nbasic_auth_users: {}\n');
     expect(problems[0]).toMatch(/invalid YAML: Map keys must be unique/);
