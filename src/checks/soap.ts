@@ -79,7 +79,10 @@ export function parseSoapEnvelope(text: string): SoapEnvelope {
   const rootScope = [attributesOf(root.node)];
   const namespace = namespaceOf(root.name, rootScope);
   if (splitQName(root.name).local !== 'Envelope' || namespace === undefined || !SOAP_ENVELOPE_NAMESPACES.includes(namespace)) {
-    return { ok: false, reason: `root element is <${snippet(root.name, 40)}> in ${describeNamespace(namespace)}, expected a SOAP Envelope` };
+    // A long name is left out rather than cut: callers scrub secrets a server may echo by whole value,
+    // and a cut one would slip through.
+    const name = root.name.length <= 40 ? `<${snippet(root.name, 40)}>` : `an element with a ${root.name.length}-character name`;
+    return { ok: false, reason: `root element is ${name} in ${describeNamespace(namespace)}, expected a SOAP Envelope` };
   }
   const body = findChild(root.node, rootScope, 'Body', namespace);
   if (body === undefined) return { ok: false, reason: 'SOAP Envelope has no Body' };

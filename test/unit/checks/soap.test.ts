@@ -244,3 +244,15 @@ describe('soapCheck against a real HTTP server', () => {
     expect(() => soapCheck({ name: 's', url: base, action: 'a', envelope: '  ' })).toThrow('envelope must not be empty');
   });
 });
+
+describe('long root element names', () => {
+  test('are left out of the reason, never cut (a cut secret would escape redaction)', () => {
+    const name = `p${'w'.repeat(60)}`;
+    const result = parseSoapEnvelope(`<${name}/>`);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toContain('an element with a 61-character name');
+      expect(result.reason).not.toContain('pwww');
+    }
+  });
+});
