@@ -45,6 +45,8 @@ export class AgentMetrics implements RemediationMetrics {
   /** Per row, per check: the label sets exported for each value gauge, to remove them when they go. */
   private readonly exported = new Map<string, Map<string, Map<string, Record<string, string>>>>();
 
+  /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
+  version = 0;
   /** Runs at the start of every scrape (the agent expires stale results there). */
   beforeCollect?: () => void;
 
@@ -86,6 +88,7 @@ export class AgentMetrics implements RemediationMetrics {
 
   /** Pre-creates series for every row so alerts see them from the first scrape. */
   syncPlan(plan: readonly Row[], removedKeys: readonly string[], statusOf: (key: string) => RowStatus | undefined): void {
+    this.version += 1;
     for (const key of removedKeys) this.dropRow(key);
     for (const row of plan) {
       this.remediation.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
@@ -95,6 +98,7 @@ export class AgentMetrics implements RemediationMetrics {
   }
 
   updateRow(status: RowStatus): void {
+    this.version += 1;
     const labels = { module: status.module, instance: status.instance };
     for (const state of STATES) this.state.set({ ...labels, state }, state === status.state ? 1 : 0);
     if (status.state === 'disabled') this.up.remove(labels);
@@ -128,6 +132,7 @@ export class AgentMetrics implements RemediationMetrics {
 
   /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
   remediationRows(rows: readonly { module: string; instance: string }[]): void {
+    this.version += 1;
     const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
     for (const [key, labels] of this.remediated) {
       if (wanted.has(key)) continue;
@@ -143,19 +148,23 @@ export class AgentMetrics implements RemediationMetrics {
   }
 
   countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
+    this.version += 1;
     this.remediationActions.inc(labels);
   }
 
   remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
+    this.version += 1;
     this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
   }
 
   countCycle(): void {
+    this.version += 1;
     this.cycles.inc();
   }
 
   /** A config load at start or on SIGHUP: accepted (the timestamp moves) or refused. */
   configLoaded(success: boolean, atMs: number): void {
+    this.version += 1;
     this.reloadSuccess.set(success ? 1 : 0);
     if (success) this.reloadTimestamp.set(atMs / 1000);
   }

@@ -7,11 +7,11 @@ import { performance } from 'node:perf_hooks';
  * Concurrent requests for the same body share one rendering.
  */
 export class RenderCache {
-  private readonly entries = new Map<string, { at: number; version: number; value: Promise<string> }>();
+  private readonly entries = new Map<string, { at: number; version: number | string; value: Promise<string> }>();
 
   constructor(private readonly maxAgeMs = 1000) {}
 
-  get(key: string, version: number, render: () => string | Promise<string>): Promise<string> {
+  get(key: string, version: number | string, render: () => string | Promise<string>): Promise<string> {
     const now = performance.now();
     const hit = this.entries.get(key);
     if (hit && hit.version === version && now - hit.at < this.maxAgeMs) return hit.value;

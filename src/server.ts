@@ -216,7 +216,7 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
   const url = new URL(target, 'http://agent.invalid');
   switch (url.pathname) {
     case '/metrics': {
-      const body = await cache.get('metrics', versionOf(agent), () => agent.metrics.registry.metrics());
+      const body = await cache.get('metrics', `${versionOf(agent)}/${agent.metrics.version}`, () => agent.metrics.registry.metrics());
       return send(response, 200, agent.metrics.registry.contentType, body);
     }
     case '/status': {
