@@ -6,17 +6,7 @@ import { plugins } from '../../../probes/index.js';
 import { ConfigError, EMBEDDED_CONFIG, loadConfig, parseConfig } from '../../../src/config/load.js';
 import { parseDuration } from '../../../src/config/duration.js';
 
-const FILE = '/etc/campaign-health/agent.yaml';
-
-function problemsOf(yaml: string): string[] {
-  try {
-    parseConfig(plugins, yaml, FILE);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('config was accepted');
-}
+import { FILE, problemsOf } from './problems.js';
 
 describe('config', () => {
   test('the embedded default loads and resolves nlserver from installDir', async () => {

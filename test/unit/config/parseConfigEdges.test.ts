@@ -4,17 +4,7 @@ import { plugins } from '../../../probes/index.js';
 import { parseDuration } from '../../../src/config/duration.js';
 import { ConfigError, MAX_CONFIG_CHARS, parseConfig } from '../../../src/config/load.js';
 
-const FILE = '/etc/campaign-health/agent.yaml';
-
-function problemsOf(yaml: string): string[] {
-  try {
-    parseConfig(plugins, yaml, FILE);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('config was accepted');
-}
+import { FILE, problemsOf } from './problems.js';
 
 describe('parseConfig on hostile YAML', () => {
   test('an alias to the node holding it is a ConfigError, not a TypeError from JSON.stringify', () => {
