@@ -57,6 +57,18 @@ const env = environment();
 
 let sim;
 let daemon;
+// Ctrl-C or SIGTERM: stop the daemon and the simulated host, write nothing.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`bench/load.mjs: interrupted by ${signal}: no result written\n`);
+    Promise.allSettled([daemon?.stop()])
+      .then(() => sim?.stop())
+      .finally(() => process.exit(2));
+  });
+}
 try {
   sim = await SimulatedHost.start({ instances: INSTANCES, trackingIntervalMs: 200 });
   const configFile = await sim.writeAgentConfig({
@@ -319,7 +331,11 @@ function observe(base, pid, intervalMs) {
     while (!stopped) {
       const started = Date.now();
       pollStarts.push(started);
-      rssPeak = Math.max(rssPeak, procMemory(pid).rss ?? 0);
+      try {
+        rssPeak = Math.max(rssPeak, procMemory(pid).rss ?? 0);
+      } catch {
+        // the daemon is gone (interrupted): the run is being abandoned
+      }
       try {
         const doc = await statusDoc(base);
         pollLatency.push(Date.now() - started);

@@ -236,6 +236,9 @@ function soakSection(r) {
       ]),
     ),
     '',
+    ...Object.entries(r.faults)
+      .filter(([, f]) => f.note && f.detected > 0 && f.firstSigns?.length)
+      .flatMap(([name, f]) => [`What showed during \`${name}\` (${f.note}):`, '', ...f.firstSigns.map((sign) => `- ${sign}`), '']),
     `Agent log: ${Object.values(r.agentLog.warn).reduce((a, b) => a + b, 0)} warnings, ${Object.values(r.agentLog.error).reduce((a, b) => a + b, 0)} errors` +
       `${Object.keys(r.agentLog.warn).length + Object.keys(r.agentLog.error).length ? ':' : '.'}`,
     ...Object.entries(r.agentLog.warn).map(([msg, n]) => `- warn ${n} × \`${msg}\``),

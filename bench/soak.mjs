@@ -72,6 +72,10 @@ const note = (list, error) => {
 process.on('unhandledRejection', (error) => note(exceptions.unhandledRejection, error));
 process.on('uncaughtException', (error) => note(exceptions.uncaughtException, error));
 const harnessErrors = [];
+// Ctrl-C or SIGTERM: finish the current cycle, stop the simulated host, write nothing.
+let interrupted;
+// process.on, not once: execa's signal-exit re-raises the signal when it finds no other listener left.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (interrupted ??= signal));
 
 // The agent's own warnings and errors, counted by message (the texts carry no per-run data).
 const logCounts = { warn: {}, error: {} };
@@ -147,7 +151,7 @@ try {
   const rowStates = {};
   const checkStates = {};
   const samples = [];
-  const faultStats = Object.fromEntries(FAULTS.map((fault) => [fault.name, { applied: 0, detected: 0, recovered: 0, recoveryCycles: [], variants: {} }]));
+  const faultStats = Object.fromEntries(FAULTS.map((fault) => [fault.name, { applied: 0, detected: 0, recovered: 0, recoveryCycles: [], variants: {}, firstSigns: [] }]));
   const falseAlarms = {};
   let falseAlarmCycles = 0;
   let snapshotHookOk = true;
@@ -159,6 +163,7 @@ try {
   let lastProgress = started;
 
   for (let cycle = 1; cycle <= cycles; cycle++) {
+    if (interrupted) throw new Error(`interrupted by ${interrupted} before cycle ${cycle}: no result written`);
     // --- faults: apply, hold, repair, wait for recovery
     try {
       if (phase === 'healthy' && cycle >= nextFaultAt && !args['no-faults']) {
@@ -193,6 +198,7 @@ try {
     // Healthy: every row ok (or disabled) and every check ok. Checks count too: rows are damped
     // (failuresBeforeCritical), so a one-cycle fault may show in a check without turning its row.
     let healthy = true;
+    let firstSign;
     for (const row of agent.store.all()) {
       rowStates[row.state] = (rowStates[row.state] ?? 0) + 1;
       for (const check of row.checks) checkStates[check.state] = (checkStates[check.state] ?? 0) + 1;
@@ -200,13 +206,20 @@ try {
       if (row.module === 'system') continue;
       if ((row.state === 'ok' || row.state === 'disabled') && row.checks.every((check) => check.state === 'ok')) continue;
       healthy = false;
+      const check = row.checks.find((c) => c.state !== 'ok');
+      firstSign ??= `${row.module}@${row.instance}=${row.state}${check ? ` ${check.name}=${check.state}: ${check.message.slice(0, 120)}` : ''}`;
       if (phase === 'healthy') {
         const key = `${row.module}@${row.instance}=${row.state}: ${row.detail.slice(0, 160)}`;
         falseAlarms[key] = (falseAlarms[key] ?? 0) + 1;
       }
     }
     if (phase === 'healthy' && !healthy) falseAlarmCycles++;
-    if (phase !== 'healthy' && !healthy) active.detected = true;
+    if (phase !== 'healthy' && !healthy && !active.detected) {
+      active.detected = true;
+      // What gave the fault away (kept for a few, so that a detection of a non-failure can be explained).
+      const signs = faultStats[active.fault.name].firstSigns;
+      if (signs.length < 3) signs.push(firstSign);
+    }
     if (phase === 'recovering') {
       // Cycles run since the repair, this one included: 1 = healthy again in the first cycle after it.
       const since = cycle - active.repairedCycle + 1;
@@ -332,6 +345,7 @@ try {
           recovered: stats.recovered,
           recoveryCycles: stats.recoveryCycles.length ? { max: Math.max(...stats.recoveryCycles), p50: percentiles(stats.recoveryCycles, [50]).p50 } : null,
           ...(Object.keys(stats.variants).length ? { variants: stats.variants } : {}),
+          firstSigns: stats.firstSigns,
           ...(FAULTS.find((f) => f.name === name)?.notAFailure ? { note: 'not a failure: no row should change' } : {}),
         },
       ]),
