@@ -14,6 +14,7 @@ import { nlserverReader, type NlserverView } from './nlserver/view.js';
 import { Remediator } from './remediation/remediator.js';
 import type { NlserverRun } from './remediation/run.js';
 import { createCycleSnapshot } from './snapshot/cycle.js';
+import { CmdlineCache } from './snapshot/processes.js';
 import type { CycleSnapshot, Install, Logger } from './types.js';
 
 export interface AgentOptions {
@@ -29,13 +30,15 @@ export interface AgentOptions {
   remediationRun?: NlserverRun;
   /** false: never act, whatever the config says (the one-shot `check` command is read-only). Default true. */
   remediate?: boolean;
+  /** Cycles starting within this many ms share one snapshot (default 250); 0 gives every cycle its own (the bench). */
+  snapshotReuseMs?: number;
 }
 
 export const AGENT_VERSION: string =
   BUNDLE?.version ?? (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 // Schedules that fire on the same tick (within a few ms) see the same process and socket tables.
-const SNAPSHOT_REUSE_MS = 250;
+const DEFAULT_SNAPSHOT_REUSE_MS = 250;
 
 /**
  * The engine's core: knows what to run (the plan from discovery and config) and runs it, keeping the
@@ -53,6 +56,8 @@ export class Agent {
   private discoveredAt = -Infinity;
   private refreshing?: Promise<void>;
   private snapshot?: { at: number; value: CycleSnapshot };
+  /** Command lines from one cycle to the next: reading every process's twice a cycle cost more than the rest of the cycle. */
+  private readonly cmdlines = new CmdlineCache();
   private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly rediscoverMs: number;
   private readNlserver!: () => Promise<NlserverView>;
@@ -166,8 +171,8 @@ export class Agent {
 
   private cycleSnapshot(): CycleSnapshot {
     const now = this.now();
-    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= SNAPSHOT_REUSE_MS) {
-      const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver });
+    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= (this.options.snapshotReuseMs ?? DEFAULT_SNAPSHOT_REUSE_MS)) {
+      const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver, cmdlines: this.cmdlines });
       this.snapshot = { at: now, value };
     }
     return this.snapshot.value;

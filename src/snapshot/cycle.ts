@@ -1,6 +1,6 @@
 import type { NlserverView } from '../nlserver/view.js';
-import type { CycleSnapshot } from '../types.js';
-import { readProcesses } from './processes.js';
+import type { CycleSnapshot, SocketProto } from '../types.js';
+import { CmdlineCache, readProcesses } from './processes.js';
 import { readSockets } from './sockets.js';
 
 /**
@@ -9,11 +9,13 @@ import { readSockets } from './sockets.js';
  * stays failed for the whole cycle (every check sees the same error) and is retried next cycle,
  * which gets a fresh snapshot.
  */
-export function createCycleSnapshot(opts: { procRoot?: string; nlserver?: () => Promise<NlserverView> } = {}): CycleSnapshot {
+export function createCycleSnapshot(
+  opts: { procRoot?: string; nlserver?: () => Promise<NlserverView>; cmdlines?: CmdlineCache } = {},
+): CycleSnapshot {
   const procRoot = opts.procRoot ?? '/proc';
   return {
-    processes: memoize(() => readProcesses(procRoot)),
-    sockets: memoize(() => readSockets(procRoot)),
+    processes: memoize(() => readProcesses(procRoot, opts.cmdlines)),
+    sockets: socketTables(procRoot),
     ...(opts.nlserver ? { nlserver: memoize(opts.nlserver) } : {}),
   };
 }
@@ -23,5 +25,24 @@ function memoize<T>(read: () => Promise<T>): () => Promise<T> {
   return () => {
     pending ??= read();
     return pending;
+  };
+}
+
+/** Each of the four tables read at most once, when a check first asks for it. */
+function socketTables(procRoot: string): CycleSnapshot['sockets'] {
+  const table = memoizeBy((key: `${SocketProto}${4 | 6}`) => readSockets(procRoot, key.slice(0, 3) as SocketProto, Number(key.slice(3)) as 4 | 6));
+  return async (proto, family) => {
+    const keys = (proto ? [proto] : (['tcp', 'udp'] as const)).flatMap((p) => (family ? [family] : ([4, 6] as const)).map((f) => `${p}${f}` as const));
+    return (await Promise.all(keys.map(table))).flat();
+  };
+}
+
+/** One read per key, shared like memoize's. */
+function memoizeBy<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
+  const pending = new Map<K, Promise<T>>();
+  return (key: K) => {
+    let value = pending.get(key);
+    if (!value) pending.set(key, (value = read(key)));
+    return value;
   };
 }

@@ -1,6 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcessInfo } from '../types.js';
+import { readProcFile, VANISHED_CODES } from './readProcFile.js';
 
 /**
  * Clock ticks per second used by `starttime` in /proc/<pid>/stat. sysconf(_SC_CLK_TCK) is not
@@ -18,15 +20,6 @@ const PAGE_SIZE_BYTES = 4096;
 /** PF_KTHREAD from include/linux/sched.h: set in the stat `flags` field of kernel threads. */
 const PF_KTHREAD = 0x00200000;
 
-/**
- * How many processes are read at once: reading all in parallel could exhaust file descriptors on a
- * busy host (2 files per process), reading them one by one is needlessly slow.
- */
-const READ_BATCH_SIZE = 32;
-
-/** Errors meaning "this process is gone or hidden from us": skipped, not reported. */
-const VANISHED_CODES = new Set(['ENOENT', 'ESRCH', 'EACCES']);
-
 /** The parts of /proc/<pid>/stat we use. */
 export interface ParsedStat {
   pid: number;
@@ -38,6 +31,9 @@ export interface ParsedStat {
   startTimeTicks: number;
   /** Pages. */
   rssPages: number;
+  /** Where argv lives in the process's memory (fields 48, 49; 0 when we may not see it): new after an exec. */
+  argStart: number;
+  argEnd: number;
 }
 
 /**
@@ -75,7 +71,14 @@ export function parseStat(text: string): ParsedStat {
     flags: number(field(9), 'flags (field 9)'),
     startTimeTicks: number(field(22), 'starttime (field 22)'),
     rssPages: number(field(24), 'rss (field 24)'),
+    // Linux >= 3.5 prints them; older kernels stop at field 44 or so, and then the cache keys on the rest.
+    argStart: optionalNumber(rest[48 - 3]),
+    argEnd: optionalNumber(rest[49 - 3]),
   };
+}
+
+function optionalNumber(text: string | undefined): number {
+  return text !== undefined && /^\d{1,20}$/.test(text) ? Number(text) : 0;
 }
 
 /**
@@ -100,43 +103,105 @@ export function parseBootTimeMs(procStat: string): number {
   return Number(match[1]) * 1000;
 }
 
-/** Every user-space process visible in `procRoot`, kernel threads excluded. */
-export async function readProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> {
-  const bootTimeMs = parseBootTimeMs(await readFile(path.join(procRoot, 'stat'), 'utf8'));
-  const pids = (await readdir(procRoot)).filter((entry) => /^\d+$/.test(entry));
-  const processes: ProcessInfo[] = [];
-  for (let i = 0; i < pids.length; i += READ_BATCH_SIZE) {
-    const batch = pids.slice(i, i + READ_BATCH_SIZE);
-    const infos = await Promise.all(batch.map((pid) => readOneProcess(procRoot, pid, bootTimeMs)));
-    for (const info of infos) if (info) processes.push(info);
+/**
+ * Command lines of the previous pass, by pid. A command line is fixed at exec, so it is read again
+ * only when the process may have changed: a new start time (pid reused), a new comm or new argument
+ * addresses (an exec). Processes named `nlserver` are read every pass anyway: they are the ones the
+ * checks are about, few, and may rewrite their title. Entries of vanished pids are dropped each pass.
+ */
+export class CmdlineCache {
+  private entries = new Map<string, { identity: string; argv: string[] }>();
+  private seen = new Map<string, { identity: string; argv: string[] }>();
+  /** Command lines read from /proc during the last pass (the rest came from the cache). */
+  reads = 0;
+
+  get(pid: string, identity: string): string[] | undefined {
+    const entry = this.entries.get(pid);
+    return entry?.identity === identity ? entry.argv : undefined;
   }
+
+  keep(pid: string, identity: string, argv: string[]): void {
+    this.seen.set(pid, { identity, argv });
+  }
+
+  /** Called after a full pass: what was not seen in it is gone. */
+  endPass(): void {
+    this.entries = this.seen;
+    this.seen = new Map();
+  }
+}
+
+/**
+ * How many processes are read between two turns of the event loop: the reads are synchronous (a /proc
+ * file costs a few microseconds to generate, and an async read adds several round trips to the thread
+ * pool for each), so a large process table is read in slices that leave /metrics requests a turn.
+ */
+const SLICE_SIZE = 256;
+
+/**
+ * Every user-space process visible in `procRoot`, kernel threads excluded. stat files are read
+ * synchronously (the kernel formats them from the task alone, never waiting), command lines
+ * asynchronously: the kernel copies them out of the process's memory under its mmap lock, and a
+ * process stuck in a page fault (a hung NFS mount) makes that read wait, which must stall one
+ * thread-pool thread and a check's timeout, not the daemon.
+ */
+export async function readProcesses(procRoot = '/proc', cache = new CmdlineCache()): Promise<ProcessInfo[]> {
+  const bootTimeMs = parseBootTimeMs(readFileSync(path.join(procRoot, 'stat'), 'utf8'));
+  const pids = readdirSync(procRoot).filter((entry) => /^\d+$/.test(entry));
+  const processes: ProcessInfo[] = [];
+  cache.reads = 0;
+  for (let i = 0; i < pids.length; i += SLICE_SIZE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    const pending: Promise<ProcessInfo | undefined>[] = [];
+    for (const pid of pids.slice(i, i + SLICE_SIZE)) {
+      const info = readOneProcess(procRoot, pid, bootTimeMs, cache);
+      // Not instanceof Promise: under jest's vm realms, fs/promises' promises are another realm's.
+      if (info !== undefined && 'then' in info) pending.push(info);
+      else if (info) processes.push(info);
+    }
+    for (const info of await Promise.all(pending)) if (info) processes.push(info);
+  }
+  cache.endPass();
   return processes;
 }
 
-/** One process, or undefined when it is a kernel thread or vanished between readdir and read. */
-async function readOneProcess(procRoot: string, pid: string, bootTimeMs: number): Promise<ProcessInfo | undefined> {
-  let statText: string;
-  let cmdline: string;
-  try {
-    [statText, cmdline] = await Promise.all([
-      readFile(path.join(procRoot, pid, 'stat'), 'utf8'),
-      readFile(path.join(procRoot, pid, 'cmdline'), 'utf8'),
-    ]);
-  } catch (error) {
-    if (VANISHED_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw error;
-  }
+/**
+ * One process, or undefined when it is a kernel thread or vanished between readdir and read; a
+ * promise when its command line has to be read.
+ */
+function readOneProcess(procRoot: string, pid: string, bootTimeMs: number, cache: CmdlineCache): ProcessInfo | undefined | Promise<ProcessInfo | undefined> {
+  const dir = path.join(procRoot, pid);
+  const statText = readProcFile(path.join(dir, 'stat'));
+  if (statText === undefined) return undefined;
   const stat = parseStat(statText);
-  // Kernel threads have an empty cmdline, but so do zombies: the flag tells them apart, and zombies
-  // are kept (with an empty argv) so callers can see and report them.
   if ((stat.flags & PF_KTHREAD) !== 0) return undefined;
-  return {
+  const info = (argv: string[]): ProcessInfo => ({
     pid: stat.pid,
     ppid: stat.ppid,
-    argv: parseCmdline(cmdline),
+    argv,
     comm: stat.comm,
     startedAtMs: bootTimeMs + (stat.startTimeTicks * 1000) / CLOCK_TICKS_PER_SECOND,
     rssBytes: stat.rssPages * PAGE_SIZE_BYTES,
     stateLetter: stat.stateLetter,
-  };
+  });
+  const identity = `${stat.startTimeTicks} ${stat.argStart} ${stat.argEnd} ${stat.comm}`;
+  const cached = stat.comm === 'nlserver' ? undefined : cache.get(pid, identity);
+  if (cached) {
+    cache.keep(pid, identity, cached);
+    return info(cached);
+  }
+  cache.reads++;
+  return readFile(path.join(dir, 'cmdline'), 'utf8').then(
+    (cmdline) => {
+      // Kernel threads have an empty cmdline, but so do zombies: the flag told them apart above, and
+      // zombies are kept (with an empty argv) so callers can see and report them.
+      const argv = Object.freeze(parseCmdline(cmdline)) as string[];
+      cache.keep(pid, identity, argv);
+      return info(argv);
+    },
+    (error: unknown) => {
+      if (VANISHED_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+      throw error;
+    },
+  );
 }

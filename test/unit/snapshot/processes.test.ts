@@ -4,20 +4,36 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseBootTimeMs, parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
+import { CmdlineCache, parseBootTimeMs, parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
-function statLine(o: { pid: number; comm: string; state?: string; ppid?: number; flags?: number; start?: number; rss?: number }): string {
+function statLine(o: {
+  pid: number;
+  comm: string;
+  state?: string;
+  ppid?: number;
+  flags?: number;
+  start?: number;
+  rss?: number;
+  args?: [number, number];
+}): string {
   // Fields 3..24 of proc(5): state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
   // utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss
   const fields = [o.state ?? 'S', o.ppid ?? 1, 1, 1, 0, -1, o.flags ?? 4194560, 0, 0, 0, 0, 1, 1, 0, 0, 20, 0, 1, 0, o.start ?? 0, 1000, o.rss ?? 0];
-  return `${o.pid} (${o.comm}) ${fields.join(' ')} 18446744073709551615 0 0 0\n`;
+  // Fields 25..52: rsslim ... arg_start (48) arg_end (49) env_start env_end exit_code.
+  const rest = ['18446744073709551615', ...Array<number>(22).fill(0), o.args?.[0] ?? 0, o.args?.[1] ?? 0, 0, 0, 0];
+  return `${o.pid} (${o.comm}) ${fields.join(' ')} ${rest.join(' ')}\n`;
 }
 
 describe('parseStat', () => {
   test('reads comm up to the last parenthesis, even with spaces and parentheses inside', () => {
     const stat = parseStat(statLine({ pid: 4242, comm: 'my (odd) ) proc', state: 'Z', ppid: 17, start: 12345, rss: 250 }));
-    expect(stat).toEqual({ pid: 4242, comm: 'my (odd) ) proc', stateLetter: 'Z', ppid: 17, flags: 4194560, startTimeTicks: 12345, rssPages: 250 });
+    expect(stat).toEqual({ pid: 4242, comm: 'my (odd) ) proc', stateLetter: 'Z', ppid: 17, flags: 4194560, startTimeTicks: 12345, rssPages: 250, argStart: 0, argEnd: 0 });
+  });
+
+  test('reads where argv lives (fields 48, 49), and 0 from a kernel that does not print them', () => {
+    expect(parseStat(statLine({ pid: 7, comm: 'x', args: [140723, 140790] }))).toMatchObject({ argStart: 140723, argEnd: 140790 });
+    expect(parseStat('7 (x) S 1 1 1 0 -1 4194560 0 0 0 0 1 1 0 0 20 0 1 0 5 1000 3 18446744073709551615\n')).toMatchObject({ argStart: 0, argEnd: 0 });
   });
 
   test('rejects text that is not a stat line, saying what it expected', () => {
@@ -96,6 +112,23 @@ describe('readProcesses on the real /proc', () => {
     expect(found?.startedAtMs).toBeLessThan(Date.now() + 2000);
   });
 
+  test('with a cache, a process that execs the same program with other arguments shows its new argv', async () => {
+    // bash stays bash (same pid, same comm); only the arguments and where they live change.
+    const execing = spawn('bash', ['-c', 'sleep 0.4; exec bash -c "sleep 5; true" exec-marker'], { stdio: 'ignore' });
+    await once(execing, 'spawn');
+    try {
+      const cache = new CmdlineCache();
+      const before = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
+      expect(before?.argv[2]).toBe('sleep 0.4; exec bash -c "sleep 5; true" exec-marker');
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      const after = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
+      expect(after?.comm).toBe(before?.comm);
+      expect(after?.argv).toEqual(['bash', '-c', 'sleep 5; true', 'exec-marker']);
+    } finally {
+      execing.kill('SIGKILL');
+    }
+  });
+
   test('sees this test process itself, with its parent', async () => {
     const self = (await readProcesses()).find((p) => p.pid === process.pid);
     expect(self?.ppid).toBe(process.ppid);
@@ -141,6 +174,44 @@ describe('readProcesses on a prepared proc tree', () => {
       },
       { pid: 300, ppid: 100, argv: [], comm: 'nlserver', startedAtMs: 1700000000 * 1000, rssBytes: 0, stateLetter: 'Z' },
     ]);
+  });
+
+  test('a second pass takes command lines from the cache, except for nlserver processes', async () => {
+    const tree = await mkdtemp(path.join(tmpdir(), 'proc-'));
+    await writeFile(path.join(tree, 'stat'), 'btime 1700000000\n');
+    const write = async (pid: number, stat: string, cmdline: string): Promise<void> => {
+      await mkdir(path.join(tree, String(pid)), { recursive: true });
+      await writeFile(path.join(tree, String(pid), 'stat'), stat);
+      await writeFile(path.join(tree, String(pid), 'cmdline'), cmdline);
+    };
+    await write(10, statLine({ pid: 10, comm: 'java', start: 5, args: [1000, 1040] }), 'java\0-jar\0app.jar\0');
+    await write(11, statLine({ pid: 11, comm: 'nlserver', start: 6 }), 'nlserver\0mta\0-instance:prod\0');
+    await write(12, statLine({ pid: 12, comm: 'sleep', start: 7 }), 'sleep\x00100\0');
+    const cache = new CmdlineCache();
+    const argvOf = async (): Promise<Record<number, string[]>> =>
+      Object.fromEntries((await readProcesses(tree, cache)).map((p) => [p.pid, p.argv]));
+
+    expect(await argvOf()).toEqual({ 10: ['java', '-jar', 'app.jar'], 11: ['nlserver', 'mta', '-instance:prod'], 12: ['sleep', '100'] });
+    expect(cache.reads).toBe(3);
+    // Unchanged: only the nlserver process is read again.
+    expect(await argvOf()).toMatchObject({ 10: ['java', '-jar', 'app.jar'] });
+    expect(cache.reads).toBe(1);
+
+    // pid 10 exec'd (same comm, argv elsewhere), pid 12 exited and its pid was reused, 11 renamed itself.
+    await write(10, statLine({ pid: 10, comm: 'java', start: 5, args: [2000, 2030] }), 'java\0-version\0');
+    await write(12, statLine({ pid: 12, comm: 'sleep', start: 900 }), 'sleep\x00200\0');
+    await write(11, statLine({ pid: 11, comm: 'nlserver', start: 6 }), 'nlserver\0mta\0-instance:prod\0-renamed\0');
+    expect(await argvOf()).toEqual({
+      10: ['java', '-version'],
+      11: ['nlserver', 'mta', '-instance:prod', '-renamed'],
+      12: ['sleep', '200'],
+    });
+    expect(cache.reads).toBe(3);
+
+    // A process whose comm changed (an exec of another program) is read again too.
+    await write(12, statLine({ pid: 12, comm: 'nlserver', start: 900 }), 'nlserver\0web\0');
+    expect((await argvOf())[12]).toEqual(['nlserver', 'web']);
+    await rm(tree, { recursive: true, force: true });
   });
 
   test('fails clearly when /proc/stat has no boot time', async () => {

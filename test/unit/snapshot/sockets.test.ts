@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCycleSnapshot } from '../../../src/snapshot/cycle.js';
@@ -12,6 +12,7 @@ import {
   isAnyAddress,
   isLoopback,
   parseSocketTable,
+  readListeningPart,
   readSockets,
 } from '../../../src/snapshot/sockets.js';
 
@@ -145,6 +146,21 @@ describe('readSockets on the real /proc', () => {
     );
   });
 
+  test('lists listening TCP sockets but not established connections, and only the protocol asked for', async () => {
+    const client = connect(tcp4Port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    try {
+      const clientPort = client.address() as AddressInfo;
+      const tcp = await readSockets('/proc', 'tcp');
+      expect(tcp.every((s) => s.proto === 'tcp' && s.state === 'LISTEN')).toBe(true);
+      expect(tcp.map((s) => s.localPort)).toContain(tcp4Port);
+      expect(tcp.map((s) => s.localPort)).not.toContain(clientPort.port);
+      expect((await readSockets('/proc', 'udp')).every((s) => s.proto === 'udp')).toBe(true);
+    } finally {
+      client.destroy();
+    }
+  });
+
   test('sees a TCP listener on ::1 when the kernel has IPv6', async () => {
     const sockets = await readSockets();
     const onV6 = sockets.filter((s) => s.family === 6 && s.proto === 'tcp' && s.localPort === tcp6Port && s.state === 'LISTEN');
@@ -171,6 +187,21 @@ describe('readSockets on a prepared proc tree', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  test('a TCP table is read up to its first line that is not LISTEN, however long the rest', async () => {
+    const line = (sl: number, port: string, state: string): string =>
+      `${String(sl).padStart(4)}: 0100007F:${port} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000     0        0 ${7000 + sl} 1 0000000000000000 100 0 0 10 0\n`;
+    const table = path.join(root, 'tcp-long');
+    const established = Array.from({ length: 500 }, (_, i) => line(i + 2, '9C40', '01')).join('');
+    await writeFile(table, TCP_HEADER + line(0, '1F90', '0A') + line(1, '1F45', '0A') + established + line(999, '2710', '0A'));
+    const part = readListeningPart(table) ?? '';
+    expect(part.split('\n').filter(Boolean)).toHaveLength(3);
+    expect(parseSocketTable(part, 'tcp', 4).map((s) => [s.localPort, s.state])).toEqual([
+      [8080, 'LISTEN'],
+      [8005, 'LISTEN'],
+    ]);
+    expect(readListeningPart(path.join(root, 'no-such-table'))).toBeUndefined();
+  });
+
   test('missing tables (no IPv6) are empty, not errors', async () => {
     expect(await readSockets(root)).toEqual([
       { proto: 'udp', family: 4, localAddress: '127.0.0.1', localPort: 6666, state: 'UNCONN', inode: 4242 },
@@ -179,11 +210,13 @@ describe('readSockets on a prepared proc tree', () => {
 
   test('a cycle snapshot reads each table once, even for concurrent callers', async () => {
     const snapshot = createCycleSnapshot({ procRoot: root });
-    const [first, second] = await Promise.all([snapshot.sockets(), snapshot.sockets()]);
-    expect(second).toBe(first);
+    const [first, second] = await Promise.all([snapshot.sockets(), snapshot.sockets('udp', 4)]);
+    expect(second).toEqual(first);
+    expect(first).toHaveLength(1);
     // The table is gone, yet the same cycle still answers from what it read.
     await rm(path.join(root, 'net', 'udp'));
-    expect(await snapshot.sockets()).toBe(first);
+    expect(await snapshot.sockets()).toEqual(first);
+    expect(await snapshot.sockets('udp')).toEqual(first);
     // A new cycle reads again and sees the change.
     expect(await createCycleSnapshot({ procRoot: root }).sockets()).toEqual([]);
   });

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The simulated Campaign host of `npm run bench`, in a process of its own so that its HTTP/SOAP
+// server's CPU is never counted as the agent's. Starts every module on the given instances, gives
+// export/import/tracking their job evidence, writes the agent config, pads the process table with N
+// extra processes, prints one JSON line ({ configFile, agentUrl, root, ports, padding, ... }) and
+// runs until stdin closes or SIGTERM, then stops everything it started.
+//
+//   node bench/sim-host.mjs --instances bench1,bench2,bench3 --padding 200 [--schedule '* * * * * *']
+
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fromDist, jobModules, sleep } from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    instances: { type: 'string', default: 'bench1,bench2,bench3' },
+    padding: { type: 'string', default: '0' },
+    schedule: { type: 'string' },
+    'nlserver-view': { type: 'string', default: 'true' },
+  },
+});
+const instances = args.instances.split(',');
+const padding = Number(args.padding);
+if (!(padding >= 0 && padding <= 20_000)) throw new Error(`--padding ${args.padding}: expected a whole number 0..20000`);
+
+const { SimulatedHost } = await fromDist('test/sim/host.js');
+
+const paddingChildren = [];
+let sim;
+let stopping;
+const stop = () => {
+  stopping ??= (async () => {
+    for (const child of paddingChildren) child.kill('SIGKILL');
+    await sim?.stop().catch(() => {});
+    process.exit(0);
+  })();
+  return stopping;
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void stop());
+process.stdin.on('end', () => void stop());
+process.stdin.on('error', () => void stop());
+process.stdin.resume();
+
+try {
+  sim = await SimulatedHost.start({ instances, trackingIntervalMs: 500 });
+  const configFile = await sim.writeAgentConfig({
+    logLevel: 'warn',
+    campaign: { nlserverView: args['nlserver-view'] !== 'false' },
+    ...(args.schedule ? { defaults: { schedule: args.schedule } } : {}),
+    modules: await jobModules(sim, instances),
+  });
+  // Padding: ordinary long-lived processes the agent must scan past (a busy Campaign host runs
+  // hundreds: JVMs, databases, shells). `sleep` is the cheapest real process there is.
+  for (let i = 0; i < padding; i++) {
+    const child = spawn('sleep', [String(86_400 + (i % 1000))], { stdio: 'ignore' });
+    child.on('error', () => {});
+    paddingChildren.push(child);
+    // Spawning thousands at once can exhaust fds or pids momentarily; small pauses keep it orderly.
+    if (i % 200 === 199) await sleep(20);
+  }
+  const alive = paddingChildren.filter((child) => child.pid !== undefined).length;
+  if (alive < padding) throw new Error(`only ${alive} of ${padding} padding processes started`);
+  process.stdout.write(
+    `${JSON.stringify({ configFile, agentUrl: sim.agentUrl, root: sim.root, ports: sim.ports, instances, padding: alive, simPid: process.pid })}\n`,
+  );
+} catch (error) {
+  process.stderr.write(`bench/sim-host.mjs: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await stop();
+}
