@@ -6,6 +6,7 @@
 // runs until stdin closes or SIGTERM, then stops everything it started.
 //
 //   node bench/sim-host.mjs --instances bench1,bench2,bench3 --padding 200 [--schedule '* * * * * *']
+// The JSON names two agent configs: configFile, and configFileNoView (campaign.nlserverView false).
 
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,6 @@ const { values: args } = parseArgs({
     instances: { type: 'string', default: 'bench1,bench2,bench3' },
     padding: { type: 'string', default: '0' },
     schedule: { type: 'string' },
-    'nlserver-view': { type: 'string', default: 'true' },
   },
 });
 const instances = args.instances.split(',');
@@ -43,12 +43,16 @@ process.stdin.resume();
 
 try {
   sim = await SimulatedHost.start({ instances, trackingIntervalMs: 500 });
-  const configFile = await sim.writeAgentConfig({
+  const modules = await jobModules(sim, instances);
+  const config = (nlserverView) => ({
     logLevel: 'warn',
-    campaign: { nlserverView: args['nlserver-view'] !== 'false' },
+    campaign: { nlserverView },
     ...(args.schedule ? { defaults: { schedule: args.schedule } } : {}),
-    modules: await jobModules(sim, instances),
+    modules,
   });
+  const configFile = await sim.writeAgentConfig(config(true));
+  // The same host with the nlserver view off: what the agent costs without its two child processes.
+  const configFileNoView = await sim.writeAgentConfig(config(false), 'agent-no-view.yaml');
   // Padding: ordinary long-lived processes the agent must scan past (a busy Campaign host runs
   // hundreds: JVMs, databases, shells). `sleep` is the cheapest real process there is.
   for (let i = 0; i < padding; i++) {
@@ -61,7 +65,7 @@ try {
   const alive = paddingChildren.filter((child) => child.pid !== undefined).length;
   if (alive < padding) throw new Error(`only ${alive} of ${padding} padding processes started`);
   process.stdout.write(
-    `${JSON.stringify({ configFile, agentUrl: sim.agentUrl, root: sim.root, ports: sim.ports, instances, padding: alive, simPid: process.pid })}\n`,
+    `${JSON.stringify({ configFile, configFileNoView, agentUrl: sim.agentUrl, root: sim.root, ports: sim.ports, instances, padding: alive, simPid: process.pid })}\n`,
   );
 } catch (error) {
   process.stderr.write(`bench/sim-host.mjs: ${error instanceof Error ? error.stack : String(error)}\n`);

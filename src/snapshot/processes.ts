@@ -77,8 +77,10 @@ export function parseStat(text: string): ParsedStat {
   };
 }
 
+/** An address field: a whole number, or 0 (unknown) for anything else, which only costs a cache hit. */
 function optionalNumber(text: string | undefined): number {
-  return text !== undefined && /^\d{1,20}$/.test(text) ? Number(text) : 0;
+  const value = text !== undefined && /^\d{1,16}$/.test(text) ? Number(text) : 0;
+  return Number.isSafeInteger(value) ? value : 0;
 }
 
 /**

@@ -26,10 +26,16 @@ describe('fuzz: /proc/<pid>/stat', () => {
       flags: fc.nat({ max: 2 ** 31 - 1 }),
       start: fc.nat({ max: 2 ** 40 }),
       rss: fc.nat({ max: 2 ** 30 }),
+      // Fields 48, 49 (where argv lives); older kernels print fewer fields, read as 0.
+      args: fc.option(fc.tuple(fc.nat({ max: 2 ** 47 }), fc.nat({ max: 2 ** 47 })), { nil: undefined }),
     })
     .map((s) => {
       const fields = [s.state, s.ppid, 1, 1, 0, -1, s.flags, 0, 0, 0, 0, 1, 1, 0, 0, 20, 0, 1, 0, s.start, 1000, s.rss];
-      return { text: `${s.pid} (${s.comm}) ${fields.join(' ')} 18446744073709551615 0 0 0\n`, expected: { pid: s.pid, comm: s.comm, stateLetter: s.state, ppid: s.ppid, flags: s.flags, startTimeTicks: s.start, rssPages: s.rss } };
+      const tail = s.args ? ['18446744073709551615', ...Array<number>(22).fill(0), ...s.args, 0, 0, 0] : ['18446744073709551615', 0, 0, 0];
+      return {
+        text: `${s.pid} (${s.comm}) ${fields.join(' ')} ${tail.join(' ')}\n`,
+        expected: { pid: s.pid, comm: s.comm, stateLetter: s.state, ppid: s.ppid, flags: s.flags, startTimeTicks: s.start, rssPages: s.rss, argStart: s.args?.[0] ?? 0, argEnd: s.args?.[1] ?? 0 },
+      };
     });
 
   test('kernel-shaped lines round-trip, comm with spaces and parentheses included', () => {
@@ -44,7 +50,7 @@ describe('fuzz: /proc/<pid>/stat', () => {
       if (!outcome.ok) return assertShortError(outcome.error);
       const s = outcome.value;
       assert.ok(Number.isSafeInteger(s.pid) && s.pid > 0, `pid ${s.pid}`);
-      for (const [k, v] of Object.entries({ ppid: s.ppid, flags: s.flags, startTimeTicks: s.startTimeTicks, rssPages: s.rssPages })) {
+      for (const [k, v] of Object.entries({ ppid: s.ppid, flags: s.flags, startTimeTicks: s.startTimeTicks, rssPages: s.rssPages, argStart: s.argStart, argEnd: s.argEnd })) {
         assert.ok(Number.isSafeInteger(v), `${k} ${v}`);
       }
     });

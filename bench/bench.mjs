@@ -1,0 +1,428 @@
+#!/usr/bin/env node
+// `npm run bench`: what the agent costs its server, side by side with the exporters operators would
+// otherwise run. For each process-table size N: a simulated Campaign host (all eleven modules, three
+// instances, N padding processes; bench/sim-host.mjs), then
+//   1. the agent driven cycle by cycle (bench/cycle-runner.mjs): wall and CPU time per full cycle,
+//      child processes per cycle, resident memory after warm-up and after 5,000 cycles (N = 200);
+//   2. the daemon as systemd starts it (the bundle, the unit's NODE_OPTIONS and MALLOC_ARENA_MAX):
+//      start-up to the first complete cycle, resident memory after warm-up, and /metrics and /status
+//      latency under 50 concurrent clients while it probes every second;
+//   3. Debian's blackbox_exporter doing the agent's TCP and HTTP checks, and process-exporter
+//      scanning the same process table: their CPU per cycle and resident memory.
+// Prints one table, writes bench/results.json (bench/results/bench-quick.json with --quick) and
+// bench/RESULTS.md. Never edit those by hand: run this again.
+//
+//   npm run build && npm run bundle && npm run bench            # full: N = 200, 2000, 5000 (~20 min)
+//   npm run bench -- --quick                                    # N = 200, short runs (< 2 min)
+//
+// Exit code: 0 all targets met (always 0 with --quick unless the bench itself failed: CI runs it to
+// keep it working, and timings on a CI machine are not this machine's), 1 a target missed, 2 the
+// bench could not run.
+
+import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, procMemory, round, sleep } from './lib.mjs';
+import { blackboxTargets, startPeer, PEERS } from './peers.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+  },
+});
+const quick = args.quick;
+const SIZES = (args.sizes ?? (quick ? '200' : '200,2000,5000')).split(',').map(Number);
+const PLAN = quick
+  ? { cycles: 200, warmup: 30, longCycles: 600, latencySeconds: 4, peerCycles: 60, daemonWarmSeconds: 5 }
+  : { cycles: 300, warmup: 50, longCycles: 5000, latencySeconds: 15, peerCycles: 200, daemonWarmSeconds: 20 };
+const CLIENTS = 50;
+// Prometheus scrapes every 15 s or so; 50 clients at 10 requests/s each is 500 scrapes a second.
+const RATE_PER_CLIENT = 10;
+const TARGETS = { cpuMsN200: 15, cpuMsN5000: 60, childrenPerCycle: 2, metricsP99Ms: 5, rssWarmMiB: 70, rssGrowth: 0.05 };
+const UNIT = path.join(ROOT, 'systemd', 'campaign-health-agent.service');
+const BUNDLE = path.join(DIST, 'bundle', 'campaign-health.mjs');
+const ticks = clockTicksPerSecond();
+
+for (const file of [path.join(DIST, 'src', 'agent.js'), BUNDLE]) {
+  if (!existsSync(file)) fail(`${file} is missing: run \`npm run build && npm run bundle\` first`);
+}
+const serviceEnv = unitEnvironment(UNIT);
+const children = new Set();
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    interrupted = true;
+    for (const child of children) child.kill('SIGTERM');
+    process.stderr.write(`bench/bench.mjs: interrupted by ${signal}: no result written\n`);
+    setTimeout(() => process.exit(2), 3000).unref();
+  });
+}
+
+const started = Date.now();
+const env = environment();
+const runs = [];
+try {
+  for (const size of SIZES) {
+    if (interrupted) break;
+    runs.push(await benchSize(size));
+  }
+} catch (error) {
+  for (const child of children) child.kill('SIGKILL');
+  fail(error instanceof Error ? error.stack : String(error));
+}
+if (interrupted) process.exit(2);
+
+const result = {
+  kind: 'bench',
+  quick,
+  environment: { ...env, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)), durationSeconds: round((Date.now() - started) / 1000) },
+  parameters: { ...PLAN, sizes: SIZES, clients: CLIENTS, ratePerClient: RATE_PER_CLIENT, serviceEnvironment: serviceEnv },
+  targets: TARGETS,
+  runs,
+  verdicts: verdicts(runs),
+};
+const table = renderTable(result);
+process.stdout.write(`${table}\n`);
+const out = quick ? path.join(BENCH_DIR, 'results', 'bench-quick.json') : path.join(BENCH_DIR, 'results.json');
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+if (!quick) writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), renderMarkdown(result, table));
+process.stdout.write(`written: ${path.relative(ROOT, out)}${quick ? '' : ', bench/RESULTS.md'}\n`);
+const missed = result.verdicts.filter((verdict) => verdict.met === false);
+process.exit(!quick && missed.length > 0 ? 1 : 0);
+
+// ------------------------------------------------------------------------------------------- per N
+
+async function benchSize(padding) {
+  log(`N = ${padding}: starting the simulated host`);
+  const sim = await startSim(padding);
+  try {
+    const processCount = readProcCount();
+    const long = padding === SIZES[0];
+    const cyclesToRun = long ? Math.max(PLAN.longCycles, PLAN.cycles + PLAN.warmup) : PLAN.cycles + PLAN.warmup;
+    log(`N = ${padding}: ${cyclesToRun} agent cycles (${processCount} processes on the host)`);
+    const agent = await runCycles(sim.info.configFile, cyclesToRun, PLAN.warmup);
+    const nlserverOff = await runCycles(sim.info.configFileNoView, Math.min(100, PLAN.cycles), 10);
+    log(`N = ${padding}: the daemon (bundle, service environment)`);
+    const daemon = await measureDaemon(sim.info);
+    log(`N = ${padding}: peers`);
+    const peers = await measurePeers(sim.info, agent.plan);
+    return {
+      padding,
+      processesOnHost: processCount,
+      rows: agent.rows,
+      checks: agent.checks,
+      states: agent.states,
+      cycle: {
+        measuredCycles: agent.cpuMs.length,
+        wallMs: percentiles(agent.wallMs, [50, 99]),
+        cpuMs: percentiles(agent.cpuMs, [50, 99]),
+        childProcesses: percentiles(agent.spawnsPerCycle, [50, 99]),
+        childCpuMsPerCycle: round(agent.childCpuSecondsPerCycle * 1000, 1),
+      },
+      nlserverViewOff: { cpuMs: percentiles(nlserverOff.cpuMs, [50, 99]), childProcesses: percentiles(nlserverOff.spawnsPerCycle, [50, 99]) },
+      memory: memoryOf(agent),
+      daemon,
+      peers,
+    };
+  } finally {
+    await sim.stop();
+  }
+}
+
+function memoryOf(agent) {
+  const samples = agent.rssSamples;
+  const warm = samples.find((sample) => sample.cycle === agent.warmup) ?? samples[0];
+  const last = samples[samples.length - 1];
+  return {
+    rssWarmMiB: round(warm.rssBytes / 2 ** 20),
+    rssEndMiB: round(last.rssBytes / 2 ** 20),
+    cycles: last.cycle,
+    growth: round((last.rssBytes - warm.rssBytes) / warm.rssBytes, 4),
+    samples: samples.map((sample) => ({ cycle: sample.cycle, rssMiB: round(sample.rssBytes / 2 ** 20) })),
+  };
+}
+
+// ---------------------------------------------------------------------------------- the processes
+
+async function startSim(padding) {
+  const child = track(
+    spawn(process.execPath, [path.join(BENCH_DIR, 'sim-host.mjs'), '--padding', String(padding), '--schedule', '* * * * * *'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  const info = JSON.parse(await firstLine(child, 120_000, 'the simulated host'));
+  return {
+    info,
+    stop: async () => {
+      child.stdin.end();
+      await exited(child, 30_000);
+    },
+  };
+}
+
+async function runCycles(configFile, cycles, warmup) {
+  const child = track(
+    spawn(process.execPath, [path.join(BENCH_DIR, 'cycle-runner.mjs'), '--config', configFile, '--cycles', String(cycles), '--warmup', String(warmup)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...serviceEnv },
+    }),
+  );
+  const line = await firstLine(child, 60 * 60_000, 'bench/cycle-runner.mjs');
+  await exited(child, 10_000);
+  return JSON.parse(line);
+}
+
+async function measureDaemon(info) {
+  const t0 = performance.now();
+  const daemon = track(
+    spawn(process.execPath, [BUNDLE, 'run', '--config', info.configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...serviceEnv } }),
+  );
+  let stderr = '';
+  daemon.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const base = info.agentUrl;
+  // Healthy means every schedule has completed its first cycle (src/engine/scheduler.ts).
+  await waitFor(async () => (await get(`${base}/healthz`)) === 200, 60_000, () => `daemon never became healthy:\n${stderr}`);
+  const startupMs = round(performance.now() - t0);
+  await sleep(PLAN.daemonWarmSeconds * 1000);
+  const warm = procMemory(daemon.pid);
+  const cpu0 = procCpuSeconds(daemon.pid, ticks);
+  const t1 = performance.now();
+  const latency = {};
+  for (const endpoint of ['/metrics', '/status']) latency[endpoint] = await paced(`${base}${endpoint}`);
+  const cpuUnderLoad = (procCpuSeconds(daemon.pid, ticks) - cpu0) / ((performance.now() - t1) / 1000);
+  const after = procMemory(daemon.pid);
+  daemon.kill('SIGTERM');
+  await exited(daemon, 10_000);
+  return {
+    startupToFirstCycleMs: startupMs,
+    rssWarmMiB: round(warm.rss / 2 ** 20),
+    rssAfterLoadMiB: round(after.rss / 2 ** 20),
+    cpuShareUnderLoad: round(cpuUnderLoad, 3),
+    latency,
+  };
+}
+
+/** 50 clients, each sending a request every 100 ms and waiting for its answer: latency, not throughput. */
+async function paced(url) {
+  const run = await new Promise((resolve, reject) => {
+    const instance = autocannon({ url, connections: CLIENTS, connectionRate: RATE_PER_CLIENT, duration: PLAN.latencySeconds, timeout: 10 }, (error, res) =>
+      error ? reject(error) : resolve(res),
+    );
+    autocannon.track(instance, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false, outputStream: { write() {} } });
+  });
+  return {
+    requests: run.requests.total,
+    errors: run.errors + run.timeouts + run.non2xx,
+    p50Ms: run.latency.p50,
+    p99Ms: run.latency.p99,
+    maxMs: run.latency.max,
+  };
+}
+
+async function measurePeers(info, plan) {
+  const out = {};
+  for (const peer of PEERS) {
+    if (interrupted) break;
+    const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${peer.name}-`));
+    try {
+      const running = await startPeer(peer, dir, info, plan, track);
+      if (running.unavailable) {
+        out[peer.name] = { unavailable: running.unavailable };
+        continue;
+      }
+      for (let i = 0; i < 5; i++) await running.cycle();
+      const cpu0 = procCpuSeconds(running.pid, ticks);
+      const t0 = performance.now();
+      let failures = 0;
+      for (let i = 0; i < PLAN.peerCycles; i++) failures += await running.cycle();
+      const cpuSeconds = procCpuSeconds(running.pid, ticks) - cpu0;
+      out[peer.name] = {
+        does: running.does,
+        cycles: PLAN.peerCycles,
+        requestsPerCycle: running.requestsPerCycle,
+        failedRequests: failures,
+        cpuMsPerCycle: round((cpuSeconds * 1000) / PLAN.peerCycles, 2),
+        wallMsPerCycle: round((performance.now() - t0) / PLAN.peerCycles, 2),
+        rssMiB: round(procMemory(running.pid).rss / 2 ** 20),
+        version: running.version,
+      };
+      await running.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  out.udpChecks = 'blackbox_exporter has no UDP prober that can tell whether a port is bound (its UDP use is DNS only): the agent\'s syslogd and stat port checks have no counterpart';
+  out.blackboxTargets = blackboxTargets(info, plan).map((target) => `${target.module} ${target.target}`);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ report
+
+function verdicts(all) {
+  const at = (n) => all.find((run) => run.padding === n);
+  const list = [];
+  const add = (target, value, limit, met) => list.push({ target, value, limit, met });
+  const n200 = at(200);
+  if (n200) {
+    add('CPU per full cycle, N = 200, median (ms)', n200.cycle.cpuMs.p50, TARGETS.cpuMsN200, n200.cycle.cpuMs.p50 <= TARGETS.cpuMsN200);
+    add('child processes per cycle, N = 200, median', n200.cycle.childProcesses.p50, TARGETS.childrenPerCycle, n200.cycle.childProcesses.p50 <= TARGETS.childrenPerCycle);
+    add('child processes per cycle, nlserver view off', n200.nlserverViewOff.childProcesses.max, 0, n200.nlserverViewOff.childProcesses.max === 0);
+    add('/metrics p99 with 50 clients while probing (ms)', n200.daemon.latency['/metrics'].p99Ms, TARGETS.metricsP99Ms, n200.daemon.latency['/metrics'].p99Ms <= TARGETS.metricsP99Ms);
+    add('daemon RSS after warm-up (MiB)', n200.daemon.rssWarmMiB, TARGETS.rssWarmMiB, n200.daemon.rssWarmMiB <= TARGETS.rssWarmMiB);
+    add(`RSS growth over ${n200.memory.cycles} cycles`, n200.memory.growth, TARGETS.rssGrowth, quick ? null : n200.memory.growth <= TARGETS.rssGrowth);
+    const peers = peerCpu(n200);
+    if (peers !== undefined) add('CPU per cycle vs blackbox + process-exporter (ratio)', round(n200.cycle.cpuMs.mean / peers, 2), 1, n200.cycle.cpuMs.mean <= peers);
+  }
+  const n5000 = at(5000);
+  if (n5000) add('CPU per full cycle, N = 5000, median (ms)', n5000.cycle.cpuMs.p50, TARGETS.cpuMsN5000, n5000.cycle.cpuMs.p50 <= TARGETS.cpuMsN5000);
+  return list;
+}
+
+function peerCpu(run) {
+  const bb = run.peers.blackbox_exporter?.cpuMsPerCycle;
+  const pe = run.peers['process-exporter']?.cpuMsPerCycle;
+  return bb === undefined || pe === undefined ? undefined : bb + pe;
+}
+
+function renderTable(res) {
+  const lines = [];
+  const row = (cells) => lines.push(cells.map((cell, i) => String(cell).padEnd(i === 0 ? 44 : 14)).join(''));
+  row(['', ...res.runs.map((run) => `N = ${run.padding}`)]);
+  row(['processes on the host', ...res.runs.map((run) => run.processesOnHost)]);
+  row(['rows / checks per full cycle', ...res.runs.map((run) => `${run.rows} / ${run.checks}`)]);
+  row(['cycle wall ms, median / p99', ...res.runs.map((run) => `${run.cycle.wallMs.p50} / ${run.cycle.wallMs.p99}`)]);
+  row(['cycle CPU ms, median / p99', ...res.runs.map((run) => `${run.cycle.cpuMs.p50} / ${run.cycle.cpuMs.p99}`)]);
+  row(['cycle CPU ms, nlserver view off, median', ...res.runs.map((run) => run.nlserverViewOff.cpuMs.p50)]);
+  row(['child processes per cycle (view off)', ...res.runs.map((run) => `${run.cycle.childProcesses.p50} (${run.nlserverViewOff.childProcesses.max})`)]);
+  row(['RSS MiB, warm-up / end (cycles)', ...res.runs.map((run) => `${run.memory.rssWarmMiB} / ${run.memory.rssEndMiB} (${run.memory.cycles})`)]);
+  row(['daemon: start-up to first cycle ms', ...res.runs.map((run) => run.daemon.startupToFirstCycleMs)]);
+  row(['daemon: RSS MiB after warm-up', ...res.runs.map((run) => run.daemon.rssWarmMiB)]);
+  row(['daemon: /metrics p50 / p99 ms (50 clients)', ...res.runs.map((run) => `${run.daemon.latency['/metrics'].p50Ms} / ${run.daemon.latency['/metrics'].p99Ms}`)]);
+  row(['daemon: /status p50 / p99 ms (50 clients)', ...res.runs.map((run) => `${run.daemon.latency['/status'].p50Ms} / ${run.daemon.latency['/status'].p99Ms}`)]);
+  for (const peer of PEERS) {
+    row([`${peer.name}: CPU ms per cycle`, ...res.runs.map((run) => run.peers[peer.name]?.cpuMsPerCycle ?? 'n/a')]);
+    row([`${peer.name}: RSS MiB`, ...res.runs.map((run) => run.peers[peer.name]?.rssMiB ?? 'n/a')]);
+  }
+  row(['agent CPU mean / peers CPU (ratio)', ...res.runs.map((run) => (peerCpu(run) ? round(run.cycle.cpuMs.mean / peerCpu(run), 2) : 'n/a'))]);
+  row(['agent RSS / peers RSS (ratio)', ...res.runs.map((run) => peerRssRatio(run))]);
+  lines.push('');
+  for (const verdict of res.verdicts) {
+    const mark = verdict.met === null ? 'n/a ' : verdict.met ? 'MET ' : 'MISS';
+    lines.push(`${mark}  ${verdict.target}: ${verdict.value} (target ${verdict.limit})`);
+  }
+  return lines.join('\n');
+}
+
+function peerRssRatio(run) {
+  const bb = run.peers.blackbox_exporter?.rssMiB;
+  const pe = run.peers['process-exporter']?.rssMiB;
+  return bb === undefined || pe === undefined ? 'n/a' : round(run.daemon.rssWarmMiB / (bb + pe), 2);
+}
+
+function renderMarkdown(res, table) {
+  const e = res.environment;
+  return `# Benchmark results
+
+Generated by \`npm run bench\` (bench/bench.mjs) on ${e.date}; do not edit, run it again. How to read
+this: bench/README.md. Raw numbers: bench/results.json.
+
+- Machine: ${e.cpus} × ${e.cpuModel}, ${e.memoryTotalMiB} MiB, ${e.platform}, Node ${e.node}; load average ${e.loadAverageAtStart.join(' ')} at start.
+- Code: ${e.gitCommit}${e.uncommittedSourceFiles.length ? ` plus uncommitted changes to ${e.uncommittedSourceFiles.join(', ')}` : ''}.
+- Agent environment (from systemd/campaign-health-agent.service): ${Object.entries(res.parameters.serviceEnvironment).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.
+- Run took ${e.durationSeconds} s.
+
+\`\`\`
+${table}
+\`\`\`
+`;
+}
+
+// ----------------------------------------------------------------------------------------- helpers
+
+/** Environment= lines of the unit, so the measured agent runs as the service would. */
+function unitEnvironment(file) {
+  const out = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^Environment=(?:"([^"]*)"|(\S+))$/.exec(line.trim());
+    const assignment = match?.[1] ?? match?.[2];
+    if (!assignment) continue;
+    const eq = assignment.indexOf('=');
+    out[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return out;
+}
+
+function readProcCount() {
+  return execFileSync('ls', ['/proc'], { encoding: 'utf8' }).split('\n').filter((entry) => /^\d+$/.test(entry)).length;
+}
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function firstLine(child, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`${what} printed nothing within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const end = buffered.indexOf('\n');
+      if (end >= 0) {
+        clearTimeout(timer);
+        resolve(buffered.slice(0, end));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before printing its result`));
+    });
+  });
+}
+
+function exited(child, timeoutMs) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function get(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitFor(condition, timeoutMs, message) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await sleep(20);
+  }
+  throw new Error(message());
+}
+
+function log(text) {
+  process.stderr.write(`[bench ${round((Date.now() - started) / 1000)} s] ${text}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`bench/bench.mjs: ${message}\n`);
+  process.exit(2);
+}
