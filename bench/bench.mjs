@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const SIZES = (args.sizes ?? (quick ? '200' : '200,2000,5000')).split(',').map(Number);
 const PLAN = quick
-  ? { cycles: 200, warmup: 30, longCycles: 600, latencySeconds: 4, peerCycles: 60, daemonWarmSeconds: 5 }
+  ? { cycles: 200, warmup: 30, longCycles: 300, latencySeconds: 4, peerCycles: 50, daemonWarmSeconds: 5 }
   : { cycles: 300, warmup: 50, longCycles: 5000, latencySeconds: 15, peerCycles: 200, daemonWarmSeconds: 20 };
 const CLIENTS = 50;
 // Prometheus scrapes every 15 s or so; 50 clients at 10 requests/s each is 500 scrapes a second.
@@ -105,7 +105,7 @@ async function benchSize(padding) {
     const cyclesToRun = long ? Math.max(PLAN.longCycles, PLAN.cycles + PLAN.warmup) : PLAN.cycles + PLAN.warmup;
     log(`N = ${padding}: ${cyclesToRun} agent cycles (${processCount} processes on the host)`);
     const agent = await runCycles(sim.info.configFile, cyclesToRun, PLAN.warmup);
-    const nlserverOff = await runCycles(sim.info.configFileNoView, Math.min(100, PLAN.cycles), 10);
+    const nlserverOff = await runCycles(sim.info.configFileNoView, quick ? 60 : 200, 10);
     log(`N = ${padding}: the daemon (bundle, service environment)`);
     const daemon = await measureDaemon(sim.info);
     log(`N = ${padding}: peers`);

@@ -68,6 +68,23 @@ const childCpuSeconds = () => {
   return (Number(fields[13]) + Number(fields[14])) / clockTicksPerSecond();
 };
 
+/** Where resident memory goes: V8's heap, memory outside it, and file-backed pages (node's own binary). */
+function memoryBreakdown() {
+  const usage = process.memoryUsage();
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
+  const mib = (bytes) => round(bytes / 2 ** 20, 1);
+  return {
+    rssMiB: round(kib('VmRSS'), 1),
+    anonymousMiB: round(kib('RssAnon'), 1),
+    fileBackedMiB: round(kib('RssFile'), 1),
+    v8HeapTotalMiB: mib(usage.heapTotal),
+    v8HeapUsedMiB: mib(usage.heapUsed),
+    externalMiB: mib(usage.external),
+    threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]),
+  };
+}
+
 const rows = agent.rows().filter((row) => row.enabled && !row.blocked);
 const wallMs = [];
 const cpuMs = [];
@@ -104,6 +121,7 @@ const result = {
   spawnsPerCycle,
   rssSamples,
   childCpuSecondsPerCycle: round((childCpuSeconds() - childCpuAtStart) / cycles, 4),
+  memoryAtEnd: memoryBreakdown(),
   nodeOptions: process.env.NODE_OPTIONS ?? '',
   mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? '',
 };

@@ -9,6 +9,7 @@
 // The JSON names two agent configs: configFile, and configFileNoView (campaign.nlserverView false).
 
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fromDist, jobModules, sleep } from './lib.mjs';
 
@@ -53,6 +54,9 @@ try {
   const configFile = await sim.writeAgentConfig(config(true));
   // The same host with the nlserver view off: what the agent costs without its two child processes.
   const configFileNoView = await sim.writeAgentConfig(config(false), 'agent-no-view.yaml');
+  // Each config written gets a port of its own; the daemon is started on the first.
+  const listen = /^listen: (\S+)$/m.exec(await readFile(configFile, 'utf8'))?.[1];
+  if (!listen) throw new Error(`${configFile} has no listen line`);
   // Padding: ordinary long-lived processes the agent must scan past (a busy Campaign host runs
   // hundreds: JVMs, databases, shells). `sleep` is the cheapest real process there is.
   for (let i = 0; i < padding; i++) {
@@ -65,7 +69,7 @@ try {
   const alive = paddingChildren.filter((child) => child.pid !== undefined).length;
   if (alive < padding) throw new Error(`only ${alive} of ${padding} padding processes started`);
   process.stdout.write(
-    `${JSON.stringify({ configFile, configFileNoView, agentUrl: sim.agentUrl, root: sim.root, ports: sim.ports, instances, padding: alive, simPid: process.pid })}\n`,
+    `${JSON.stringify({ configFile, configFileNoView, agentUrl: `http://${listen}`, root: sim.root, ports: sim.ports, instances, padding: alive, simPid: process.pid })}\n`,
   );
 } catch (error) {
   process.stderr.write(`bench/sim-host.mjs: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -56,6 +56,8 @@ export class Agent {
   private discoveredAt = -Infinity;
   private refreshing?: Promise<void>;
   private snapshot?: { at: number; value: CycleSnapshot };
+  private cyclesRunning = 0;
+  private publishedRows = '';
   /** Command lines from one cycle to the next: reading every process's twice a cycle cost more than the rest of the cycle. */
   private readonly cmdlines = new CmdlineCache();
   private readonly memories = new Map<string, Map<string, unknown>>();
@@ -115,13 +117,30 @@ export class Agent {
 
   /** Runs the enabled rows selected by `keys` (all when omitted) once, sharing one snapshot. */
   async runCycle(keys?: ReadonlySet<string>): Promise<void> {
-    // Negative when the clock was set back: read the install now rather than when the clock catches up.
-    const sinceDiscovery = this.now() - this.discoveredAt;
-    if (sinceDiscovery >= this.rediscoverMs || sinceDiscovery < 0) await this.refresh();
-    const rows = this.plan.filter((row) => row.enabled && !row.blocked && (!keys || keys.has(row.key)));
-    const snapshot = this.cycleSnapshot();
-    await Promise.all(rows.map((row) => this.runRow(row, snapshot)));
-    this.metrics.countCycle();
+    this.cyclesRunning += 1;
+    try {
+      // Negative when the clock was set back: read the install now rather than when the clock catches up.
+      const sinceDiscovery = this.now() - this.discoveredAt;
+      if (sinceDiscovery >= this.rediscoverMs || sinceDiscovery < 0) await this.refresh();
+      const rows = this.plan.filter((row) => row.enabled && !row.blocked && (!keys || keys.has(row.key)));
+      const snapshot = this.cycleSnapshot();
+      await Promise.all(rows.map((row) => this.runRow(row, snapshot)));
+      this.metrics.countCycle();
+    } finally {
+      this.cyclesRunning -= 1;
+    }
+  }
+
+  /**
+   * What rendered /metrics, /status and / are cached on. Row results are published when no cycle is
+   * running, not row by row: a cycle records ~20 rows over ~100 ms, and under a burst of scrapes each
+   * of them cost a full re-rendering. Other changes (a refused reload, a remediation) count at once;
+   * the render cache's 1 s age limit bounds what a cycle that never ends (a hung check) can hold back.
+   */
+  renderVersion(): string {
+    this.store.expireStale();
+    if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}`;
+    return `${this.publishedRows}/${this.metrics.eventVersion}`;
   }
 
   private async runRow(row: Row, snapshot: CycleSnapshot): Promise<void> {

@@ -47,6 +47,8 @@ export class AgentMetrics implements RemediationMetrics {
 
   /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
   version = 0;
+  /** Bumped by changes that are not a row's result (reload outcome, remediation, plan): shown at once. */
+  eventVersion = 0;
   /** Runs at the start of every scrape (the agent expires stale results there). */
   beforeCollect?: () => void;
 
@@ -89,6 +91,7 @@ export class AgentMetrics implements RemediationMetrics {
   /** Pre-creates series for every row so alerts see them from the first scrape. */
   syncPlan(plan: readonly Row[], removedKeys: readonly string[], statusOf: (key: string) => RowStatus | undefined): void {
     this.version += 1;
+    this.eventVersion += 1;
     for (const key of removedKeys) this.dropRow(key);
     for (const row of plan) {
       this.remediation.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
@@ -133,6 +136,7 @@ export class AgentMetrics implements RemediationMetrics {
   /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
   remediationRows(rows: readonly { module: string; instance: string }[]): void {
     this.version += 1;
+    this.eventVersion += 1;
     const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
     for (const [key, labels] of this.remediated) {
       if (wanted.has(key)) continue;
@@ -149,11 +153,13 @@ export class AgentMetrics implements RemediationMetrics {
 
   countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
     this.version += 1;
+    this.eventVersion += 1;
     this.remediationActions.inc(labels);
   }
 
   remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
     this.version += 1;
+    this.eventVersion += 1;
     this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
   }
 
@@ -165,6 +171,7 @@ export class AgentMetrics implements RemediationMetrics {
   /** A config load at start or on SIGHUP: accepted (the timestamp moves) or refused. */
   configLoaded(success: boolean, atMs: number): void {
     this.version += 1;
+    this.eventVersion += 1;
     this.reloadSuccess.set(success ? 1 : 0);
     if (success) this.reloadTimestamp.set(atMs / 1000);
   }

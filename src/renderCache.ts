@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
 
 /**
  * Rendered /metrics and /status bodies, reused while no row changed and for at most `maxAgeMs`.
@@ -7,17 +8,56 @@ import { performance } from 'node:perf_hooks';
  * Concurrent requests for the same body share one rendering.
  */
 export class RenderCache {
-  private readonly entries = new Map<string, { at: number; version: number | string; value: Promise<string> }>();
+  private readonly entries = new Map<string, { at: number; version: number | string; value: Promise<Rendered> }>();
 
   constructor(private readonly maxAgeMs = 1000) {}
 
-  get(key: string, version: number | string, render: () => string | Promise<string>): Promise<string> {
+  get(key: string, version: number | string, render: () => string | Promise<string>): Promise<Rendered> {
     const now = performance.now();
     const hit = this.entries.get(key);
     if (hit && hit.version === version && now - hit.at < this.maxAgeMs) return hit.value;
-    const value = Promise.resolve().then(render);
+    const value = Promise.resolve()
+      .then(render)
+      .then((text) => new Rendered(text));
     this.entries.set(key, { at: now, version, value });
     value.catch(() => this.entries.delete(key));
     return value;
   }
+}
+
+/**
+ * A body encoded once: /metrics is ~65 KB of text, and encoding it to UTF-8 for each of 50 scrapers
+ * arriving together cost more than serving them. The gzip form (Prometheus always asks for it) is
+ * made on first demand, once per rendering, and is a tenth of the size.
+ */
+export class Rendered {
+  readonly body: Buffer;
+  private gzipped?: Buffer;
+
+  constructor(text: string) {
+    this.body = Buffer.from(text, 'utf8');
+  }
+
+  get text(): string {
+    return this.body.toString('utf8');
+  }
+
+  gzip(): Buffer {
+    this.gzipped ??= gzipSync(this.body);
+    return this.gzipped;
+  }
+}
+
+/** Whether an Accept-Encoding header takes gzip (`gzip`, `*`, not `gzip;q=0`). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  let verdict = false;
+  for (const part of header.toLowerCase().split(',')) {
+    const [coding, ...params] = part.split(';').map((piece) => piece.trim());
+    const q = params.find((param) => param.startsWith('q='));
+    const refused = q !== undefined && !(Number(q.slice(2)) > 0);
+    if (coding === 'gzip') return !refused;
+    if (coding === '*') verdict = !refused;
+  }
+  return verdict;
 }

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { AGENT_VERSION, type Agent } from './agent.js';
 import { parseListen } from './config/schema.js';
 import type { Scheduler } from './engine/scheduler.js';
-import { RenderCache } from './renderCache.js';
+import { acceptsGzip, RenderCache, type Rendered } from './renderCache.js';
 import { statusDocument, statusText } from './status.js';
 import { STATUS_PAGE_CSP, statusPage } from './statusPage.js';
 import type { WebConfig } from './webConfig.js';
@@ -202,11 +202,6 @@ export function answerError(response: http.ServerResponse): void {
 
 const caches = new WeakMap<Agent, RenderCache>();
 
-/** The store's version once stale results are expired: what a cached rendering must match. */
-function versionOf(agent: Agent): number {
-  agent.store.expireStale();
-  return agent.store.version;
-}
 
 async function handle(agent: Agent, scheduler: Scheduler | undefined, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   let cache = caches.get(agent);
@@ -216,29 +211,29 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
   const url = new URL(target, 'http://agent.invalid');
   switch (url.pathname) {
     case '/metrics': {
-      const body = await cache.get('metrics', `${versionOf(agent)}/${agent.metrics.version}`, () => agent.metrics.registry.metrics());
-      return send(response, 200, agent.metrics.registry.contentType, body);
+      const body = await cache.get('metrics', agent.renderVersion(), () => agent.metrics.registry.metrics());
+      return sendRendered(response, agent.metrics.registry.contentType, body);
     }
     case '/status': {
-      const version = versionOf(agent);
+      const version = agent.renderVersion();
       if (wantsText(url, request)) {
-        return send(response, 200, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
+        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
       }
       const body = await cache.get('status.json', version, () => {
         const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
         return `${JSON.stringify(document, null, 2)}\n`;
       });
-      return send(response, 200, 'application/json; charset=utf-8', body);
+      return sendRendered(response, 'application/json; charset=utf-8', body);
     }
     case '/healthz': {
       const fresh = scheduler?.fresh() ?? false;
       return send(response, fresh ? 200 : 503, 'text/plain; charset=utf-8', fresh ? 'ok\n' : 'probe cycles are not running or are stale\n');
     }
     case '/': {
-      const page = await cache.get('page', versionOf(agent), () => statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now()));
+      const page = await cache.get('page', agent.renderVersion(), () => statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now()));
       // Module details quote foreign text (HTTP answers, command output): besides escaping, the
       // browser is told to run no script, load nothing, never sniff another type, and not frame it.
-      return send(response, 200, 'text/html; charset=utf-8', page, {
+      return sendRendered(response, 'text/html; charset=utf-8', page, {
         'Content-Security-Policy': STATUS_PAGE_CSP,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'no-referrer',
@@ -254,6 +249,21 @@ function wantsText(url: URL, request: http.IncomingMessage): boolean {
   if (format) return format === 'text';
   const accept = request.headers.accept ?? '';
   return accept.includes('text/plain') && !accept.includes('application/json');
+}
+
+/** A cached body, gzipped when the client asks for it. */
+function sendRendered(response: http.ServerResponse, type: string, rendered: Rendered, headers: http.OutgoingHttpHeaders = {}): void {
+  const gzip = acceptsGzip(response.req.headers['accept-encoding']);
+  const body = gzip ? rendered.gzip() : rendered.body;
+  response.writeHead(200, {
+    ...headers,
+    'Content-Type': type,
+    'Content-Length': body.length,
+    'Cache-Control': 'no-store',
+    Vary: 'Accept-Encoding',
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
 }
 
 function send(response: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {

@@ -108,8 +108,10 @@ export function parseBootTimeMs(procStat: string): number {
 /**
  * Command lines of the previous pass, by pid. A command line is fixed at exec, so it is read again
  * only when the process may have changed: a new start time (pid reused), a new comm or new argument
- * addresses (an exec). Processes named `nlserver` are read every pass anyway: they are the ones the
- * checks are about, few, and may rewrite their title. Entries of vanished pids are dropped each pass.
+ * addresses (an exec: a new stack, placed elsewhere by ASLR, and argv of another length anyway).
+ * A child read between fork and exec (its parent's argv) is read again after the exec for the same
+ * reason. Not seen: a process that rewrites its own argv in place (setproctitle) after we first read
+ * it; nlserver is not known to. Entries of vanished pids are dropped each pass.
  */
 export class CmdlineCache {
   private entries = new Map<string, { identity: string; argv: string[] }>();
@@ -187,7 +189,7 @@ function readOneProcess(procRoot: string, pid: string, bootTimeMs: number, cache
     stateLetter: stat.stateLetter,
   });
   const identity = `${stat.startTimeTicks} ${stat.argStart} ${stat.argEnd} ${stat.comm}`;
-  const cached = stat.comm === 'nlserver' ? undefined : cache.get(pid, identity);
+  const cached = cache.get(pid, identity);
   if (cached) {
     cache.keep(pid, identity, cached);
     return info(cached);

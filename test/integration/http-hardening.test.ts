@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
 import { Agent } from '../../src/agent.js';
@@ -70,6 +71,43 @@ describe('methods and paths', () => {
     const head = await fetch(`${daemon.baseUrl}/metrics`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
+  });
+});
+
+describe('compression', () => {
+  test('/metrics and /status are gzipped when asked (as Prometheus asks), plain otherwise, same content', async () => {
+    const get = (pathname: string, encoding?: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        const request = net.connect(port, '127.0.0.1', () => {
+          request.write(`GET ${pathname} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${encoding ? `Accept-Encoding: ${encoding}\r\n` : ''}\r\n`);
+        });
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('error', reject);
+        request.on('end', () => {
+          const all = Buffer.concat(chunks);
+          const split = all.indexOf('\r\n\r\n');
+          const headers = Object.fromEntries(
+            all.subarray(0, split).toString('latin1').split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+          );
+          resolve({ headers, body: all.subarray(split + 4) });
+        });
+      });
+    for (const pathname of ['/metrics', '/status']) {
+      const zipped = await get(pathname, 'gzip, deflate');
+      const plain = await get(pathname);
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(Number(zipped.headers['content-length'])).toBe(zipped.body.length);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.vary).toBe('Accept-Encoding');
+      const unzipped = gunzipSync(zipped.body).toString('utf8');
+      // Both name the same series (values may move between the two requests).
+      const names = (text: string) => [...new Set(text.split('\n').map((line) => line.split(/[{ ]/)[0]))].sort();
+      expect(names(unzipped)).toEqual(names(plain.body.toString('utf8')));
+      expect(zipped.body.length).toBeLessThan(plain.body.length);
+    }
+    const refused = await get('/metrics', 'gzip;q=0');
+    expect(refused.headers['content-encoding']).toBeUndefined();
   });
 });
 

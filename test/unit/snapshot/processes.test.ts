@@ -176,7 +176,7 @@ describe('readProcesses on a prepared proc tree', () => {
     ]);
   });
 
-  test('a second pass takes command lines from the cache, except for nlserver processes', async () => {
+  test('a second pass takes command lines from the cache; a pid reused, an exec or a new comm reads them again', async () => {
     const tree = await mkdtemp(path.join(tmpdir(), 'proc-'));
     await writeFile(path.join(tree, 'stat'), 'btime 1700000000\n');
     const write = async (pid: number, stat: string, cmdline: string): Promise<void> => {
@@ -193,20 +193,19 @@ describe('readProcesses on a prepared proc tree', () => {
 
     expect(await argvOf()).toEqual({ 10: ['java', '-jar', 'app.jar'], 11: ['nlserver', 'mta', '-instance:prod'], 12: ['sleep', '100'] });
     expect(cache.reads).toBe(3);
-    // Unchanged: only the nlserver process is read again.
-    expect(await argvOf()).toMatchObject({ 10: ['java', '-jar', 'app.jar'] });
-    expect(cache.reads).toBe(1);
+    // Unchanged: nothing is read again, nlserver processes included.
+    expect(await argvOf()).toMatchObject({ 10: ['java', '-jar', 'app.jar'], 11: ['nlserver', 'mta', '-instance:prod'] });
+    expect(cache.reads).toBe(0);
 
-    // pid 10 exec'd (same comm, argv elsewhere), pid 12 exited and its pid was reused, 11 renamed itself.
+    // pid 10 exec'd (same comm, argv elsewhere), pid 12 exited and its pid was reused, 11 is unchanged.
     await write(10, statLine({ pid: 10, comm: 'java', start: 5, args: [2000, 2030] }), 'java\0-version\0');
     await write(12, statLine({ pid: 12, comm: 'sleep', start: 900 }), 'sleep\x00200\0');
-    await write(11, statLine({ pid: 11, comm: 'nlserver', start: 6 }), 'nlserver\0mta\0-instance:prod\0-renamed\0');
     expect(await argvOf()).toEqual({
       10: ['java', '-version'],
-      11: ['nlserver', 'mta', '-instance:prod', '-renamed'],
+      11: ['nlserver', 'mta', '-instance:prod'],
       12: ['sleep', '200'],
     });
-    expect(cache.reads).toBe(3);
+    expect(cache.reads).toBe(2);
 
     // A process whose comm changed (an exec of another program) is read again too.
     await write(12, statLine({ pid: 12, comm: 'nlserver', start: 900 }), 'nlserver\0web\0');
