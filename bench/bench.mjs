@@ -25,7 +25,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, procMemory, round, sleep } from './lib.mjs';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, procMemory, round, sleep, unitEnvironment } from './lib.mjs';
 import { blackboxTargets, startPeer, PEERS } from './peers.mjs';
 
 const { values: args } = parseArgs({
@@ -43,14 +43,13 @@ const CLIENTS = 50;
 // Prometheus scrapes every 15 s or so; 50 clients at 10 requests/s each is 500 scrapes a second.
 const RATE_PER_CLIENT = 10;
 const TARGETS = { cpuMsN200: 15, cpuMsN5000: 60, childrenPerCycle: 2, metricsP99Ms: 5, rssWarmMiB: 70, rssGrowth: 0.05 };
-const UNIT = path.join(ROOT, 'systemd', 'campaign-health-agent.service');
 const BUNDLE = path.join(DIST, 'bundle', 'campaign-health.mjs');
 const ticks = clockTicksPerSecond();
 
 for (const file of [path.join(DIST, 'src', 'agent.js'), BUNDLE]) {
   if (!existsSync(file)) fail(`${file} is missing: run \`npm run build && npm run bundle\` first`);
 }
-const serviceEnv = unitEnvironment(UNIT);
+const serviceEnv = unitEnvironment();
 const children = new Set();
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -342,19 +341,6 @@ ${table}
 }
 
 // ----------------------------------------------------------------------------------------- helpers
-
-/** Environment= lines of the unit, so the measured agent runs as the service would. */
-function unitEnvironment(file) {
-  const out = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^Environment=(?:"([^"]*)"|(\S+))$/.exec(line.trim());
-    const assignment = match?.[1] ?? match?.[2];
-    if (!assignment) continue;
-    const eq = assignment.indexOf('=');
-    out[assignment.slice(0, eq)] = assignment.slice(eq + 1);
-  }
-  return out;
-}
 
 function readProcCount() {
   return execFileSync('ls', ['/proc'], { encoding: 'utf8' }).split('\n').filter((entry) => /^\d+$/.test(entry)).length;

@@ -148,3 +148,18 @@ export async function regenerateReport() {
   const { writeReport } = await import('./report.mjs');
   return writeReport();
 }
+
+export const UNIT_FILE = path.join(ROOT, 'systemd', 'campaign-health-agent.service');
+
+/** The unit's Environment= lines (NODE_OPTIONS, MALLOC_ARENA_MAX), so a measured agent runs as the service would. */
+export function unitEnvironment(file = UNIT_FILE) {
+  const out = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^Environment=(?:"([^"]*)"|(\S+))$/.exec(line.trim());
+    const assignment = match?.[1] ?? match?.[2];
+    if (!assignment) continue;
+    const eq = assignment.indexOf('=');
+    out[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return out;
+}

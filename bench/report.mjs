@@ -142,7 +142,8 @@ function soakSection(r) {
     `Parameters: ${r.completedCycles} probe cycles (\`await agent.runCycle()\` back to back, in-process: node-cron cannot schedule below one second), ` +
       `simulated host with instance \`${p.instance}\` (${p.rows.enabled} enabled rows of ${p.rows.total}), seed ${p.seed}; ${p.faultEvery}; ${p.faultHold}; ` +
       `\`defaults.timeout\` and \`campaign.nlserverTimeout\` ${p.timeouts['defaults.timeout']} so that every hang is bounded; ` +
-      `rediscovery every ${p.rediscoverMs} ms; fresh process/socket/nlserver snapshot each cycle: ${p.freshSnapshotEachCycle ? 'yes' : '**no**'}. ` +
+      `rediscovery every ${p.rediscoverMs} ms; fresh process/socket/nlserver snapshot each cycle: ${p.freshSnapshotEachCycle ? 'yes' : '**no**'}; ` +
+      `environment of the service unit: ${p.serviceEnvironment ? Object.entries(p.serviceEnvironment).map(([k, v]) => `\`${k}=${v}\``).join(', ') || 'none' : 'not applied (run before the unit set any)'}. ` +
       `Runtime ${r.runtimeSeconds} s (predicted from the cycle times: ${r.estimate.predictedSeconds} s, ${r.estimate.hangCycles} cycles inside a hang).`,
     '',
     '### Crashes and exceptions',

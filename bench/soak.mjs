@@ -17,11 +17,17 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
-import { MiB, environment, fromDist, jobModules, percentiles, prng, regenerateReport, round, writeResult } from './lib.mjs';
+import { MiB, environment, fromDist, jobModules, percentiles, prng, regenerateReport, round, unitEnvironment, writeResult } from './lib.mjs';
 
 // Retained memory is only measurable after a full GC: re-run with --expose-gc when it was forgotten.
-if (typeof globalThis.gc !== 'function') {
-  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+// And measured as the service runs: with the unit's NODE_OPTIONS and MALLOC_ARENA_MAX (bench/README.md).
+const serviceEnv = unitEnvironment();
+const missingEnv = Object.entries(serviceEnv).some(([key, value]) => process.env[key] !== value);
+if (typeof globalThis.gc !== 'function' || missingEnv) {
+  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv.filter((arg) => arg !== '--expose-gc'), ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...serviceEnv },
+  });
   process.exit(child.status ?? 2);
 }
 
@@ -277,6 +283,7 @@ try {
       faultHold: 'hanging faults 1-3 cycles, others 3-10 cycles (tracking stall at least 5 s)',
       warmupCycle: warmup,
       sampleEvery,
+      serviceEnvironment: serviceEnv,
       instance: INSTANCE,
       rows: { enabled: agent.rows().filter((row) => row.enabled).length, total: agent.rows().length },
       timeouts: { 'defaults.timeout': HANG_BOUND, 'campaign.nlserverTimeout': HANG_BOUND },

@@ -2,6 +2,7 @@ import type { Check, CheckContext, CheckResult } from '../types.js';
 import { formatBytes } from './format.js';
 import { isModuleProcess } from './process.js';
 import { isTask, taskLabel, viewOf, type TaskSelector } from './nlserverTask.js';
+import { nlserverProcesses } from '../snapshot/cycle.js';
 
 export interface MemoryCheckOptions extends TaskSelector {
   /** serverConf maxProcessMemoryWarningMb (1600 by default). */
@@ -30,7 +31,7 @@ export function memoryCheck(opts: MemoryCheckOptions): Check {
         return judge(bytes, `${label} uses ${formatBytes(bytes)} (nlserver pdump)`);
       }
       const why = !view?.enabled ? (view?.reason ?? 'nlserver integration off') : `nlserver pdump failed (${view.pdump.error})`;
-      const processes = (await ctx.snapshot.processes()).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
+      const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
       const bytes = processes.length === 0 ? 0 : Math.max(...processes.map((p) => p.rssBytes));
       return judge(bytes, `${label} resident ${formatBytes(bytes)} from /proc (${why})`);
     },

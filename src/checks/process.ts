@@ -1,6 +1,7 @@
-import path from 'node:path';
 import type { Check, CheckContext, CheckResult, ProcessInfo } from '../types.js';
 import { assertCheckName, formatDuration } from './format.js';
+import { nlserverProcesses } from '../snapshot/cycle.js';
+import { isNlserver } from '../snapshot/processes.js';
 
 export interface ProcessCheckOptions {
   /** Campaign module name as it appears as nlserver's first argument, case-sensitive (`inMail`). */
@@ -24,7 +25,7 @@ export function processCheck(opts: ProcessCheckOptions): Check {
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const candidates = (await ctx.snapshot.processes()).filter((p) => isModuleProcess(p, opts.module, opts.instance));
+      const candidates = (await nlserverProcesses(ctx.snapshot)).filter((p) => isModuleProcess(p, opts.module, opts.instance));
       // A zombie has exited and only waits for its parent to reap it: it is not running.
       const running = candidates.filter((p) => p.stateLetter !== 'Z');
       if (running.length === 0) return notFound(opts, candidates);
@@ -39,9 +40,7 @@ export function processCheck(opts: ProcessCheckOptions): Check {
  * `nlserver pdump`) never match.
  */
 export function isModuleProcess(p: ProcessInfo, module: string, instance?: string): boolean {
-  const program = p.argv[0];
-  const isNlserver = (program !== undefined && path.basename(program) === 'nlserver') || p.comm === 'nlserver';
-  if (!isNlserver || p.argv[1] !== module) return false;
+  if (p.argv[1] !== module || !isNlserver(p)) return false;
   if (instance === undefined) return true;
   return p.argv.includes(`-instance:${instance}`) || p.argv.includes(`-tracefile:${module}@${instance}`);
 }

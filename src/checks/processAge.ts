@@ -1,6 +1,7 @@
 import type { Check, CheckContext, CheckResult } from '../types.js';
 import { formatDuration } from './format.js';
 import { isModuleProcess } from './process.js';
+import { nlserverProcesses } from '../snapshot/cycle.js';
 
 export interface ProcessAgeOptions {
   module: string;
@@ -18,7 +19,7 @@ export function processAgeCheck(opts: ProcessAgeOptions): Check {
   return {
     name: 'process_age',
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const processes = (await ctx.snapshot.processes()).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
+      const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
       if (processes.length === 0) return { state: 'ok', message: `no ${label} process to age` };
       const oldest = processes.reduce((a, b) => (a.startedAtMs <= b.startedAtMs ? a : b));
       const ageMs = Math.max(0, ctx.now() - oldest.startedAtMs);

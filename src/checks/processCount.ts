@@ -1,6 +1,7 @@
 import type { Check, CheckContext, CheckResult } from '../types.js';
 import { assertCheckName } from './format.js';
 import { isModuleProcess } from './process.js';
+import { nlserverProcesses } from '../snapshot/cycle.js';
 
 export interface ProcessCountOptions {
   name: string;
@@ -21,7 +22,7 @@ export function processCountCheck(opts: ProcessCountOptions): Check {
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const count = (await ctx.snapshot.processes()).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance)).length;
+      const count = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance)).length;
       return { state: 'ok', message: `${count} ${opts.module} process${count === 1 ? '' : 'es'}${where}`, values: { [opts.value]: count } };
     },
   };

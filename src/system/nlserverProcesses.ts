@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { isNlserver } from '../snapshot/processes.js';
 import type { ProcessInfo } from '../types.js';
 
 const DAY_MS = 86_400_000;
@@ -13,11 +13,7 @@ const NOT_RESTARTED_DAILY = new Set(['watchdog', 'mtachild']);
 /** Campaign module names as nlserver's first argument: `web`, `inMail`, `wfserver`. */
 const MODULE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** A zombie keeps only its comm (its cmdline is empty), so comm counts as much as argv[0]. */
-export function isNlserver(p: ProcessInfo): boolean {
-  const program = p.argv[0];
-  return (program !== undefined && path.basename(program) === 'nlserver') || p.comm === 'nlserver';
-}
+export { isNlserver };
 
 /** `wfserver@prod` for `nlserver wfserver -instance:prod ...`; undefined when not an `nlserver <module>` process. */
 export function moduleLabel(p: ProcessInfo): string | undefined {

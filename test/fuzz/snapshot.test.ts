@@ -15,6 +15,41 @@ const assertShortError = (error: unknown): void => {
   assert.ok(!message.includes('\n'), message);
 };
 
+/** The first parseStat (split everything), kept as the oracle of the one that cuts out only what it needs. */
+function referenceParseStat(text: string): ReturnType<typeof parseStat> {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line (expected "pid (comm) state ..."): ${JSON.stringify(text.slice(0, 80))}`);
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const field = (n: number): string => {
+    const value = rest[n - 3];
+    if (value === undefined || value === '') throw new Error(`/proc/<pid>/stat line has ${rest.filter(Boolean).length + 2} fields, expected at least ${n}`);
+    return value;
+  };
+  const number = (t: string, what: string): number => {
+    const value = /^\d{1,15}$/.test(t) ? Number(t) : Number.NaN;
+    if (Number.isNaN(value)) throw new Error(`/proc/<pid>/stat ${what} is not a whole number: ${JSON.stringify(t.slice(0, 40))}`);
+    return value;
+  };
+  const optional = (t: string | undefined): number => {
+    const value = t !== undefined && /^\d{1,16}$/.test(t) ? Number(t) : 0;
+    return Number.isSafeInteger(value) ? value : 0;
+  };
+  const pid = number(text.slice(0, open).trim(), 'pid');
+  if (pid === 0) throw new Error('/proc/<pid>/stat pid is 0, expected a positive number');
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    stateLetter: field(3),
+    ppid: number(field(4), 'ppid (field 4)'),
+    flags: number(field(9), 'flags (field 9)'),
+    startTimeTicks: number(field(22), 'starttime (field 22)'),
+    rssPages: number(field(24), 'rss (field 24)'),
+    argStart: optional(rest[45]),
+    argEnd: optional(rest[46]),
+  };
+}
+
 describe('fuzz: /proc/<pid>/stat', () => {
   const comm = fc.string({ unit: fc.constantFrom(...'abcxyz ()-_.:/0123456789\t'), maxLength: 15, size: 'max' });
   const stat = fc
@@ -41,6 +76,15 @@ describe('fuzz: /proc/<pid>/stat', () => {
   test('kernel-shaped lines round-trip, comm with spaces and parentheses included', () => {
     check(stat, ({ text, expected }) => {
       assert.deepEqual(parseStat(text), expected);
+    });
+  });
+
+  test('any text: the same result or the same error as the plain split(/\\s+/) reading it replaced', () => {
+    check(junk([mutated(stat.map((s) => s.text)), tokenText(['12 ', '(', ')', 'S ', '1 ', '0 ', '\t', '\u00a0', '\u2003', 'x ', '\n'], 80)]), (text) => {
+      const actual = attempt(() => parseStat(text));
+      const expected = attempt(() => referenceParseStat(text));
+      if (expected.ok) assert.deepEqual(actual.ok ? actual.value : String(actual.error), expected.value);
+      else assert.equal(actual.ok ? 'parsed' : String(actual.error), String(expected.error));
     });
   });
 

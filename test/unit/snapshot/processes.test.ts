@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createCycleSnapshot, nlserverProcesses } from '../../../src/snapshot/cycle.js';
 import { CmdlineCache, parseBootTimeMs, parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
@@ -211,6 +212,24 @@ describe('readProcesses on a prepared proc tree', () => {
     await write(12, statLine({ pid: 12, comm: 'nlserver', start: 900 }), 'nlserver\0web\0');
     expect((await argvOf())[12]).toEqual(['nlserver', 'web']);
     await rm(tree, { recursive: true, force: true });
+  });
+
+  test('the snapshot lists the nlserver processes once per cycle, zombies included, others left out', async () => {
+    await writeFile(path.join(root, 'stat'), 'cpu  1 2 3\nbtime 1700000000\nprocesses 10\n');
+    await mkdir(path.join(root, '500'), { recursive: true });
+    await writeFile(path.join(root, '500', 'stat'), statLine({ pid: 500, comm: 'java' }));
+    await writeFile(path.join(root, '500', 'cmdline'), 'java\0-jar\0tomcat.jar\0');
+    try {
+      const snapshot = createCycleSnapshot({ procRoot: root });
+      const [first, second] = await Promise.all([snapshot.nlserverProcesses?.(), nlserverProcesses(snapshot)]);
+      expect(second).toBe(first);
+      expect(first?.map((p) => p.pid).sort()).toEqual([100, 300]);
+      // A snapshot that only has processes() (tests, other sources) gets the same answer.
+      const bare = { processes: snapshot.processes, sockets: snapshot.sockets };
+      expect((await nlserverProcesses(bare)).map((p) => p.pid).sort()).toEqual([100, 300]);
+    } finally {
+      await rm(path.join(root, '500'), { recursive: true, force: true });
+    }
   });
 
   test('fails clearly when /proc/stat has no boot time', async () => {
