@@ -52,8 +52,6 @@ export interface SocketInfo {
 /** Taken lazily, at most once per probe cycle, and shared by every check of that cycle. */
 export interface CycleSnapshot {
   processes(): Promise<ProcessInfo[]>;
-  /** The nlserver processes among them (zombies included), found once for every check of the cycle. */
-  nlserverProcesses?(): Promise<ProcessInfo[]>;
   /** UDP sockets and listening TCP sockets (`proto`, `family` pick tables); established connections are not read. */
   sockets(proto?: SocketProto, family?: 4 | 6): Promise<SocketInfo[]>;
   /** `nlserver pdump` and `nlserver monitor -missing`; absent means the integration is off. */

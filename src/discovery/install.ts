@@ -49,7 +49,9 @@ class FileError extends Error {
  * Reads a regular file as UTF-8. Opened non-blocking so a FIFO in place of a conf file cannot hang
  * discovery; throws a FileError whose code is the errno name (EISDIR for a directory).
  */
-async function readRegularFile(file: string): Promise<string> {
+async function readRegularFile(file: string): Promise<string>;
+async function readRegularFile(file: string, unchanged: string | undefined): Promise<{ version: string; text?: string }>;
+async function readRegularFile(file: string, ...since: [string | undefined] | []): Promise<string | { version: string; text?: string }> {
   let handle;
   try {
     handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
@@ -57,11 +59,15 @@ async function readRegularFile(file: string): Promise<string> {
     throw new FileError(errorCode(err));
   }
   try {
-    const st = await handle.stat();
+    const st = await handle.stat({ bigint: true });
     if (st.isDirectory()) throw new FileError('EISDIR');
     if (!st.isFile()) throw new FileError('not a regular file');
-    if (st.size > MAX_FILE_BYTES) throw new FileError(`larger than ${MAX_FILE_BYTES} bytes`);
-    return await handle.readFile({ encoding: 'utf8' });
+    if (st.size > BigInt(MAX_FILE_BYTES)) throw new FileError(`larger than ${MAX_FILE_BYTES} bytes`);
+    if (since.length === 0) return await handle.readFile({ encoding: 'utf8' });
+    // The same file, same size, not modified since (to the nanosecond): what was read last time.
+    const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    if (version === since[0]) return { version };
+    return { version, text: await handle.readFile({ encoding: 'utf8' }) };
   } catch (err) {
     throw err instanceof FileError ? err : new FileError(errorCode(err));
   } finally {
@@ -71,12 +77,30 @@ async function readRegularFile(file: string): Promise<string> {
 
 type Layer = Map<string, Map<string, string>>;
 
+/**
+ * Parsed conf files by path, reused while the file is unchanged: discovery runs every minute, and
+ * parsing serverConf.xml (hundreds of KB on a real install) each time was most of its cost.
+ */
+const parsedConfs = new Map<string, { version: string; layer: Layer; warnings: string[] }>();
+
+/** How many conf files were parsed (not taken from the cache) since start: for tests. */
+export const confParses = { count: 0 };
+
 /** Reads and parses one conf file; a problem line instead of a layer when that fails. */
 async function readConf(file: string, problems: string[], required: boolean): Promise<Layer | undefined> {
+  const known = parsedConfs.get(file);
   let text: string;
+  let version: string;
   try {
-    text = await readRegularFile(file);
+    const read = await readRegularFile(file, known?.version);
+    if (read.text === undefined && known) {
+      problems.push(...known.warnings);
+      return known.layer;
+    }
+    version = read.version;
+    text = read.text ?? '';
   } catch (err) {
+    parsedConfs.delete(file);
     const code = err instanceof FileError ? err.code : errorCode(err);
     if (code === 'ENOENT') {
       if (required) problems.push(`${shown(file)} does not exist`);
@@ -86,10 +110,14 @@ async function readConf(file: string, problems: string[], required: boolean): Pr
     return undefined;
   }
   try {
+    confParses.count++;
     const conf = parseConfXml(text, shown(file));
     problems.push(...conf.warnings);
-    return new Map(Object.entries(conf.modules).map(([name, attrs]) => [name, new Map(Object.entries(attrs))]));
+    const layer: Layer = new Map(Object.entries(conf.modules).map(([name, attrs]) => [name, new Map(Object.entries(attrs))]));
+    parsedConfs.set(file, { version, layer, warnings: conf.warnings });
+    return layer;
   } catch (err) {
+    parsedConfs.delete(file);
     problems.push(err instanceof Error ? err.message : String(err));
     return undefined;
   }

@@ -13,11 +13,8 @@ export function createCycleSnapshot(
   opts: { procRoot?: string; nlserver?: () => Promise<NlserverView>; cmdlines?: CmdlineCache } = {},
 ): CycleSnapshot {
   const procRoot = opts.procRoot ?? '/proc';
-  const processes = memoize(() => readProcesses(procRoot, opts.cmdlines));
-  const nlserverOnly = memoize(async () => (await processes()).filter(isNlserver));
   return {
-    processes,
-    nlserverProcesses: nlserverOnly,
+    processes: memoize(() => readProcesses(procRoot, opts.cmdlines)),
     sockets: socketTables(procRoot),
     ...(opts.nlserver ? { nlserver: memoize(opts.nlserver) } : {}),
   };
@@ -50,10 +47,16 @@ function memoizeBy<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
   };
 }
 
+const nlserverOnly = new WeakMap<readonly ProcessInfo[], ProcessInfo[]>();
+
 /**
- * The nlserver processes of a snapshot: the module checks look only at these, so that their cost does
- * not grow with the host's process count (17 rows x 4 checks scanning 5,000 processes was 60 ms a cycle).
+ * The nlserver processes of a snapshot, zombies included: the module checks look only at these, so
+ * that their cost does not grow with the host's process count (17 rows x 4 checks scanning 5,000
+ * processes was 60 ms a cycle). Found once per process table, whatever snapshot it came from.
  */
 export async function nlserverProcesses(snapshot: CycleSnapshot): Promise<ProcessInfo[]> {
-  return snapshot.nlserverProcesses ? snapshot.nlserverProcesses() : (await snapshot.processes()).filter(isNlserver);
+  const all = await snapshot.processes();
+  let found = nlserverOnly.get(all);
+  if (!found) nlserverOnly.set(all, (found = all.filter(isNlserver)));
+  return found;
 }

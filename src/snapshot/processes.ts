@@ -147,33 +147,83 @@ export function parseBootTimeMs(procStat: string): number {
   return Number(match[1]) * 1000;
 }
 
+/** What the previous passes learned of one pid. */
+interface Known {
+  identity: string;
+  argv: string[];
+  /** The last full reading (undefined for a kernel thread). */
+  info?: ProcessInfo;
+  kernelThread: boolean;
+  comm: string;
+  /** The pass of the last full reading of /proc/<pid>/stat. */
+  readAt: number;
+}
+
+/** A quiet process is fully read again at least every this many passes (its state, zombie or not). */
+export const QUIET_REREAD_PASSES = 10;
+/** Younger processes are always fully read: they may still exec (a wrapper becoming nlserver). */
+const QUIET_MIN_AGE_MS = 60_000;
+
 /**
- * Command lines of the previous pass, by pid. A command line is fixed at exec, so it is read again
- * only when the process may have changed: a new start time (pid reused), a new comm or new argument
- * addresses (an exec: a new stack, placed elsewhere by ASLR, and argv of another length anyway).
- * A child read between fork and exec (its parent's argv) is read again after the exec for the same
- * reason. Not seen: a process that rewrites its own argv in place (setproctitle) after we first read
- * it; nlserver is not known to. Entries of vanished pids are dropped each pass.
+ * What one pass over /proc leaves for the next, by pid.
+ *
+ * Command lines: fixed at exec, so read again only when the process may have changed: a new start
+ * time (pid reused), a new comm or new argument addresses (an exec: a new stack, placed elsewhere by
+ * ASLR, and argv of another length anyway). A child read between fork and exec (its parent's argv) is
+ * read again after the exec for the same reason. Not seen: a process that rewrites its own argv in
+ * place (setproctitle) after we first read it; nlserver is not known to.
+ *
+ * Quiet processes: most of a host's processes are nothing to Campaign (not nlserver, not a child of
+ * nlserver, older than a minute). For those a pass reads /proc/<pid>/comm (1.7 µs) instead of stat
+ * (5-8 µs): the kept descriptor fails once the process is gone, so a reused pid is seen at once, and
+ * a new comm means an exec, read in full. Their state is refreshed every QUIET_REREAD_PASSES passes:
+ * until then a quiet process that became a zombie shows in the host-wide count of other zombies late.
  */
 export class CmdlineCache {
-  private entries = new Map<string, { identity: string; argv: string[] }>();
-  private seen = new Map<string, { identity: string; argv: string[] }>();
+  private entries = new Map<string, Known>();
+  private seen = new Map<string, Known>();
+  private nlserverPids = new Set<number>();
+  private nextNlserverPids = new Set<number>();
+  /** Passes completed. */
+  private pass = 0;
   /** Command lines read from /proc during the last pass (the rest came from the cache). */
   reads = 0;
+  /** Processes taken as quiet in the last pass (comm read instead of stat). */
+  quiet = 0;
 
   get(pid: string, identity: string): string[] | undefined {
     const entry = this.entries.get(pid);
     return entry?.identity === identity ? entry.argv : undefined;
   }
 
-  keep(pid: string, identity: string, argv: string[]): void {
-    this.seen.set(pid, { identity, argv });
+  /** The last reading of a process that may skip its stat this pass, if it is one. */
+  quietEntry(pid: string, nowMs: number): Known | undefined {
+    const entry = this.entries.get(pid);
+    if (!entry || this.pass - entry.readAt >= QUIET_REREAD_PASSES) return undefined;
+    return this.mayBeQuiet(entry, nowMs) ? entry : undefined;
+  }
+
+  /** Nothing to Campaign: a kernel thread, or neither nlserver nor its child, nor a zombie, nor young. */
+  mayBeQuiet(entry: Omit<Known, 'readAt'>, nowMs: number): boolean {
+    if (entry.kernelThread) return true;
+    const info = entry.info;
+    if (!info || info.stateLetter === 'Z' || nowMs - info.startedAtMs < QUIET_MIN_AGE_MS) return false;
+    return !isNlserver(info) && !this.nlserverPids.has(info.ppid);
+  }
+
+  keep(pid: string, entry: Omit<Known, 'readAt'>, fullyRead: boolean): void {
+    const readAt = fullyRead ? this.pass : (this.entries.get(pid)?.readAt ?? this.pass);
+    this.seen.set(pid, { ...entry, readAt });
+    if (entry.info && isNlserver(entry.info)) this.nextNlserverPids.add(entry.info.pid);
   }
 
   /** Called after a full pass: what was not seen in it is gone. */
   endPass(): void {
     this.entries = this.seen;
     this.seen = new Map();
+    this.nlserverPids = this.nextNlserverPids;
+    this.nextNlserverPids = new Set();
+    this.pass++;
   }
 }
 
@@ -197,12 +247,15 @@ export async function readProcesses(procRoot = '/proc', cache = new CmdlineCache
   const pids = readdirSync(procRoot).filter((entry) => /^\d+$/.test(entry));
   const processes: ProcessInfo[] = [];
   const stats = statFiles(procRoot);
+  const comms = statFiles(procRoot, 'comm');
+  const nowMs = Date.now();
   cache.reads = 0;
+  cache.quiet = 0;
   for (let i = 0; i < pids.length; i += SLICE_SIZE) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     const pending: Promise<ProcessInfo | undefined>[] = [];
     for (const pid of pids.slice(i, i + SLICE_SIZE)) {
-      const info = readOneProcess(procRoot, pid, bootTimeMs, cache, stats);
+      const info = readOneProcess({ procRoot, pid, bootTimeMs, cache, stats, comms, nowMs });
       // Not instanceof Promise: under jest's vm realms, fs/promises' promises are another realm's.
       if (info !== undefined && 'then' in info) pending.push(info);
       else if (info) processes.push(info);
@@ -210,26 +263,54 @@ export async function readProcesses(procRoot = '/proc', cache = new CmdlineCache
     for (const info of await Promise.all(pending)) if (info) processes.push(info);
   }
   cache.endPass();
-  stats.keepOnly(new Set(pids));
+  const listed = new Set(pids);
+  stats.keepOnly(listed);
+  comms.keepOnly(listed);
   return processes;
+}
+
+interface PassContext {
+  procRoot: string;
+  pid: string;
+  bootTimeMs: number;
+  cache: CmdlineCache;
+  stats: StatFiles;
+  comms: StatFiles;
+  /** Wall clock of the pass, for process ages (start times are wall-clock based too). */
+  nowMs: number;
 }
 
 /**
  * One process, or undefined when it is a kernel thread or vanished between readdir and read; a
  * promise when its command line has to be read.
  */
-function readOneProcess(
-  procRoot: string,
-  pid: string,
-  bootTimeMs: number,
-  cache: CmdlineCache,
-  stats: StatFiles,
-): ProcessInfo | undefined | Promise<ProcessInfo | undefined> {
-  const dir = path.join(procRoot, pid);
+function readOneProcess(pass: PassContext): ProcessInfo | undefined | Promise<ProcessInfo | undefined> {
+  const { procRoot, pid, bootTimeMs, cache, stats, comms, nowMs } = pass;
+  const quiet = cache.quietEntry(pid, nowMs);
+  // The kept comm descriptor still reads: same process; same comm: no exec since.
+  if (quiet && comms.readKept(pid) === `${quiet.comm}\n`) {
+    cache.quiet++;
+    cache.keep(pid, quiet, false);
+    return quiet.info;
+  }
   const statText = stats.read(pid);
   if (statText === undefined) return undefined;
   const stat = parseStat(statText);
-  if ((stat.flags & PF_KTHREAD) !== 0) return undefined;
+  const kernelThread = (stat.flags & PF_KTHREAD) !== 0;
+  // One descriptor per process: comm for the quiet ones (opened now, checked next pass), stat for the rest.
+  const remember = (known: Omit<Known, 'readAt'>): void => {
+    cache.keep(pid, known, true);
+    if (cache.mayBeQuiet(known, nowMs)) {
+      comms.read(pid);
+      stats.forget(pid);
+    } else {
+      comms.forget(pid);
+    }
+  };
+  if (kernelThread) {
+    remember({ identity: '', argv: [], kernelThread, comm: stat.comm });
+    return undefined;
+  }
   const info = (argv: string[]): ProcessInfo => ({
     pid: stat.pid,
     ppid: stat.ppid,
@@ -242,17 +323,19 @@ function readOneProcess(
   const identity = `${stat.startTimeTicks} ${stat.argStart} ${stat.argEnd} ${stat.comm}`;
   const cached = cache.get(pid, identity);
   if (cached) {
-    cache.keep(pid, identity, cached);
-    return info(cached);
+    const known = info(cached);
+    remember({ identity, argv: cached, info: known, kernelThread, comm: stat.comm });
+    return known;
   }
   cache.reads++;
-  return readFile(path.join(dir, 'cmdline'), 'utf8').then(
+  return readFile(path.join(procRoot, pid, 'cmdline'), 'utf8').then(
     (cmdline) => {
       // Kernel threads have an empty cmdline, but so do zombies: the flag told them apart above, and
       // zombies are kept (with an empty argv) so callers can see and report them.
       const argv = Object.freeze(parseCmdline(cmdline)) as string[];
-      cache.keep(pid, identity, argv);
-      return info(argv);
+      const known = info(argv);
+      remember({ identity, argv, info: known, kernelThread, comm: stat.comm });
+      return known;
     },
     (error: unknown) => {
       if (VANISHED_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { VANISHED_CODES } from './readProcFile.js';
 
 /**
- * Reads /proc/<pid>/stat through descriptors kept open from one cycle to the next. Opening and
+ * Reads /proc/<pid>/<file> (stat, comm) through descriptors kept open from one cycle to the next. Opening and
  * closing cost the kernel more than formatting the line itself: a kept descriptor re-read from
  * offset 0 is about half the work, which on a host with 5,000 processes is 25 ms a cycle. A
  * descriptor belongs to the task it was opened on, not to the pid: once that process is gone, reads
@@ -19,12 +19,13 @@ export class StatFiles {
 
   constructor(
     private readonly procRoot: string,
+    private readonly file: 'stat' | 'comm' = 'stat',
     /** At most this many descriptors are kept; beyond, files are opened and closed per read. */
     private readonly budget = defaultBudget(),
   ) {}
 
-  /** The stat line of `pid`, or undefined when the process is gone or hidden from us. */
-  read(pid: string): string | undefined {
+  /** The file's text for `pid`, or undefined when the process is gone or hidden from us; `keep: false` closes it after. */
+  read(pid: string, keep = true): string | undefined {
     const fd = this.kept.get(pid);
     if (fd !== undefined) {
       const text = this.readFd(fd);
@@ -34,20 +35,37 @@ export class StatFiles {
     }
     let opened: number;
     try {
-      opened = openSync(path.join(this.procRoot, pid, 'stat'), 'r');
+      opened = openSync(path.join(this.procRoot, pid, this.file), 'r');
     } catch (error) {
       if (VANISHED_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw error;
     }
     const text = this.readFd(opened);
-    if (text !== undefined && this.kept.size < this.budget) this.kept.set(pid, opened);
+    if (text !== undefined && keep && this.kept.size < this.budget) this.kept.set(pid, opened);
     else closeSync(opened);
+    return text;
+  }
+
+  /**
+   * Through the kept descriptor only: undefined when there is none, or when its process is gone (the
+   * descriptor is then closed). A text means: still the same process as when it was opened.
+   */
+  readKept(pid: string): string | undefined {
+    const fd = this.kept.get(pid);
+    if (fd === undefined) return undefined;
+    const text = this.readFd(fd);
+    if (text === undefined) this.drop(pid);
     return text;
   }
 
   /** Closes the descriptors of pids no longer listed in /proc. */
   keepOnly(pids: ReadonlySet<string>): void {
     for (const pid of this.kept.keys()) if (!pids.has(pid)) this.drop(pid);
+  }
+
+  /** Closes the descriptor of one pid, if kept. */
+  forget(pid: string): void {
+    this.drop(pid);
   }
 
   get size(): number {
@@ -74,10 +92,11 @@ export class StatFiles {
 
 const tables = new Map<string, StatFiles>();
 
-/** The shared table of a proc root. */
-export function statFiles(procRoot: string): StatFiles {
-  let table = tables.get(procRoot);
-  if (!table) tables.set(procRoot, (table = new StatFiles(procRoot)));
+/** The shared table of a proc root and file. */
+export function statFiles(procRoot: string, file: 'stat' | 'comm' = 'stat'): StatFiles {
+  const key = `${procRoot}\0${file}`;
+  let table = tables.get(key);
+  if (!table) tables.set(key, (table = new StatFiles(procRoot, file)));
   return table;
 }
 

@@ -182,8 +182,7 @@ describe('isModuleProcess on documented command lines', () => {
 describe('processCheck on a given process table', () => {
   function contextWith(processes: ProcessInfo[]) {
     const ctx = makeContext();
-    // Only processes(): the checks then find the nlserver processes among them themselves.
-    return { ...ctx, snapshot: { sockets: ctx.snapshot.sockets, processes: async () => processes } };
+    return { ...ctx, snapshot: { ...ctx.snapshot, processes: async () => processes } };
   }
 
   test('a zombie does not count as running, and the message says it was seen', async () => {

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
+import { confParses, discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
 import { KNOWN_MODULES } from '../../../src/discovery/serverConfXml.js';
 import type { Install } from '../../../src/types.js';
 import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
@@ -117,6 +117,25 @@ describe('discoverInstall: a standard install', () => {
     expect(install.moduleAttributes('mta')).toEqual({ maxMemoryMb: '1024', statServerAddress: '' });
     expect(install.moduleAttributes('stat', 'prod')).toEqual({ port: '7777', autoStart: 'true' });
     expect(install.moduleAttributes('nothing', 'prod')).toEqual({});
+  });
+
+  test('an unchanged conf file is not parsed again; a changed one is, and the change shows', async () => {
+    const dir = await makeInstall(standard());
+    const first = await discoverInstall({ installDir: dir });
+    const parsesAfterFirst = confParses.count;
+    const again = await discoverInstall({ installDir: dir });
+    expect(confParses.count).toBe(parsesAfterFirst);
+    expect(again.moduleAttributes('stat', 'prod')).toEqual(first.moduleAttributes('stat', 'prod'));
+    expect(again.problems).toEqual(first.problems);
+    await writeFile(path.join(dir, 'conf', 'config-prod.xml'), configInstance('<stat autoStart="true" port="4321"/>'));
+    const changed = await discoverInstall({ installDir: dir });
+    expect(confParses.count).toBe(parsesAfterFirst + 1);
+    expect(changed.moduleAttributes('stat', 'prod')).toEqual({ port: '4321', autoStart: 'true' });
+    // A conf file that turns invalid is reported, not answered from the cache.
+    await writeFile(path.join(dir, 'conf', 'config-prod.xml'), '<serverconf><stat');
+    const broken = await discoverInstall({ installDir: dir });
+    expect(broken.problems.join('\n')).toMatch(/config-prod\.xml/);
+    expect(broken.moduleAttributes('stat', 'prod').port).not.toBe('4321');
   });
 
   test('moduleAttributes returns a copy each time', async () => {

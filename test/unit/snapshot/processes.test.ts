@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCycleSnapshot, nlserverProcesses } from '../../../src/snapshot/cycle.js';
-import { CmdlineCache, parseBootTimeMs, parseCmdline, parseStat, readProcesses } from '../../../src/snapshot/processes.js';
+import { CmdlineCache, parseBootTimeMs, parseCmdline, parseStat, QUIET_REREAD_PASSES, readProcesses } from '../../../src/snapshot/processes.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
 function statLine(o: {
@@ -221,14 +221,56 @@ describe('readProcesses on a prepared proc tree', () => {
     await writeFile(path.join(root, '500', 'cmdline'), 'java\0-jar\0tomcat.jar\0');
     try {
       const snapshot = createCycleSnapshot({ procRoot: root });
-      const [first, second] = await Promise.all([snapshot.nlserverProcesses?.(), nlserverProcesses(snapshot)]);
+      const [first, second] = await Promise.all([nlserverProcesses(snapshot), nlserverProcesses(snapshot)]);
       expect(second).toBe(first);
-      expect(first?.map((p) => p.pid).sort()).toEqual([100, 300]);
-      // A snapshot that only has processes() (tests, other sources) gets the same answer.
-      const bare = { processes: snapshot.processes, sockets: snapshot.sockets };
-      expect((await nlserverProcesses(bare)).map((p) => p.pid).sort()).toEqual([100, 300]);
+      expect(first.map((p) => p.pid).sort()).toEqual([100, 300]);
+      // A snapshot whose processes() was replaced (as tests do) is judged on what it returns.
+      const replaced = { ...snapshot, processes: async () => (await snapshot.processes()).filter((p) => p.pid !== 100) };
+      expect((await nlserverProcesses(replaced)).map((p) => p.pid)).toEqual([300]);
     } finally {
       await rm(path.join(root, '500'), { recursive: true, force: true });
+    }
+  });
+
+  test('quiet processes (old, not nlserver, not its child) are checked through comm, and read in full again', async () => {
+    const tree = await mkdtemp(path.join(tmpdir(), 'proc-'));
+    await writeFile(path.join(tree, 'stat'), 'btime 1700000000\n');
+    const write = async (pid: number, o: Parameters<typeof statLine>[0], cmdline: string): Promise<void> => {
+      await mkdir(path.join(tree, String(pid)), { recursive: true });
+      await writeFile(path.join(tree, String(pid), 'stat'), statLine(o));
+      await writeFile(path.join(tree, String(pid), 'comm'), `${o.comm}\n`);
+      await writeFile(path.join(tree, String(pid), 'cmdline'), cmdline);
+    };
+    // Started in 2023 (btime): all old. 20 is nlserver, 21 its child, 22 and 23 nothing to Campaign.
+    await write(20, { pid: 20, comm: 'nlserver', start: 5 }, 'nlserver\0mta\0-instance:prod\0');
+    await write(21, { pid: 21, comm: 'sh', ppid: 20, start: 6 }, 'sh\0-c\0true\0');
+    await write(22, { pid: 22, comm: 'java', start: 7 }, 'java\0-jar\0app.jar\0');
+    await write(23, { pid: 23, comm: 'sleep', start: 8 }, 'sleep\x00100\0');
+    const cache = new CmdlineCache();
+    const table = async (): Promise<Record<number, { argv: readonly string[]; state: string }>> =>
+      Object.fromEntries((await readProcesses(tree, cache)).map((p) => [p.pid, { argv: p.argv, state: p.stateLetter }]));
+    try {
+      await table();
+      expect(cache.quiet).toBe(0);
+      // Second pass: java and sleep by their comm only; nlserver and its child in full.
+      await table();
+      expect(cache.quiet).toBe(2);
+      // sleep turns into a zombie: not seen at once (its stat is not read)...
+      await write(23, { pid: 23, comm: 'sleep', start: 8, state: 'Z' }, '');
+      expect((await table())[23]?.state).toBe('S');
+      // ...but java exec'ing nlserver changes its comm: read in full at once.
+      await write(22, { pid: 22, comm: 'nlserver', start: 7, args: [9, 99] }, 'nlserver\0web\0');
+      const afterExec = await table();
+      expect(afterExec[22]).toEqual({ argv: ['nlserver', 'web'], state: 'S' });
+      // Within QUIET_REREAD_PASSES passes every quiet process is read in full again: the zombie shows.
+      let seen = 'S';
+      for (let pass = 0; pass < QUIET_REREAD_PASSES && seen !== 'Z'; pass++) seen = (await table())[23]?.state ?? 'gone';
+      expect(seen).toBe('Z');
+      // A process gone from the listing is gone from the table, quiet or not.
+      await rm(path.join(tree, '21'), { recursive: true });
+      expect(Object.keys(await table()).map(Number).sort()).toEqual([20, 22, 23]);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
     }
   });
 

@@ -58,7 +58,7 @@ describe('kept /proc/<pid>/stat descriptors', () => {
   });
 
   test('beyond its budget it still reads, opening and closing each time', async () => {
-    const files = new StatFiles('/proc', 1);
+    const files = new StatFiles('/proc', 'stat', 1);
     const a = await sleeper();
     const b = await sleeper();
     try {
@@ -72,6 +72,17 @@ describe('kept /proc/<pid>/stat descriptors', () => {
       await a.stop();
       await b.stop();
     }
+  });
+
+  test('readKept answers only through a kept descriptor whose process still lives', async () => {
+    const files = new StatFiles('/proc', 'comm');
+    const child = await sleeper();
+    expect(files.readKept(child.pid)).toBeUndefined();
+    expect(files.read(child.pid)).toBe('sleep\n');
+    expect(files.readKept(child.pid)).toBe('sleep\n');
+    await child.stop();
+    expect(files.readKept(child.pid)).toBeUndefined();
+    expect(files.size).toBe(0);
   });
 
   test('a pid that never existed is undefined, not an error', () => {
