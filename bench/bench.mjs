@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
+    // Re-renders the table and RESULTS.md from results.json, without measuring (after a change of layout).
+    render: { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -46,6 +48,14 @@ const RATE_PER_CLIENT = 10;
 const TARGETS = { cpuMsN200: 15, cpuMsN5000: 60, childrenPerCycle: 2, metricsP99Ms: 5, rssWarmMiB: 70, rssGrowth: 0.05 };
 const BUNDLE = path.join(DIST, 'bundle', 'campaign-health.mjs');
 const ticks = clockTicksPerSecond();
+
+if (args.render) {
+  const saved = JSON.parse(readFileSync(path.join(BENCH_DIR, 'results.json'), 'utf8'));
+  const table = renderTable(saved);
+  writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), renderMarkdown(saved, table));
+  process.stdout.write(`${table}\nwritten: bench/RESULTS.md (from bench/results.json)\n`);
+  process.exit(0);
+}
 
 for (const file of [path.join(DIST, 'src', 'agent.js'), BUNDLE]) {
   if (!existsSync(file)) fail(`${file} is missing: run \`npm run build && npm run bundle\` first`);
@@ -357,7 +367,7 @@ function peerCpu(run) {
 
 function renderTable(res) {
   const lines = [];
-  const row = (cells) => lines.push(cells.map((cell, i) => String(cell).padEnd(i === 0 ? 44 : 14)).join(''));
+  const row = (cells) => lines.push(cells.map((cell, i) => String(cell).padEnd(i === 0 ? 44 : 25)).join(''));
   row(['', ...res.runs.map((run) => `N = ${run.padding}`)]);
   row(['processes on the host', ...res.runs.map((run) => run.processesOnHost)]);
   row(['rows / checks per full cycle', ...res.runs.map((run) => `${run.rows} / ${run.checks}`)]);
@@ -365,7 +375,7 @@ function renderTable(res) {
   row(['cycle CPU ms, median / p99', ...res.runs.map((run) => `${run.cycle.cpuMs.p50} / ${run.cycle.cpuMs.p99}`)]);
   row(['cycle CPU ms, nlserver view off, median', ...res.runs.map((run) => run.nlserverViewOff.cpuMs.p50)]);
   row(['child processes per cycle (view off)', ...res.runs.map((run) => `${run.cycle.childProcesses.p50} (${run.nlserverViewOff.childProcesses.max})`)]);
-  row(['RSS MiB at cycle / after N more', ...res.runs.map((run) => `${run.memory.rssWarmMiB}@${run.memory.warmCycle} / ${run.memory.rssEndMiB}+${run.memory.cycles}`)]);
+  row(['RSS MiB at cycle W / W + N (N)', ...res.runs.map((run) => `${run.memory.rssWarmMiB}@${run.memory.warmCycle} / ${run.memory.rssEndMiB} (${run.memory.cycles})`)]);
   row(['daemon: start-up to first cycle ms', ...res.runs.map((run) => run.daemon.startupToFirstCycleMs)]);
   row(['daemon: RSS MiB after warm-up', ...res.runs.map((run) => run.daemon.rssWarmMiB)]);
   row(['daemon: /metrics p50 / p99 ms (50 clients)', ...res.runs.map((run) => `${run.daemon.latency['/metrics'].p50Ms} / ${run.daemon.latency['/metrics'].p99Ms}`)]);
