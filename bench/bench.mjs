@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, procMemory, round, sleep, unitEnvironment } from './lib.mjs';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, httpStatus, procMemory, round, sleep, unitEnvironment } from './lib.mjs';
 import { blackboxTargets, startPeer, PEERS } from './peers.mjs';
 
 const { values: args } = parseArgs({
@@ -206,7 +206,7 @@ async function measureDaemon(info) {
   daemon.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const base = info.agentUrl;
   // Healthy means every schedule has completed its first cycle (src/engine/scheduler.ts).
-  await waitFor(async () => (await get(`${base}/healthz`)) === 200, 60_000, () => `daemon never became healthy:\n${stderr}`);
+  await waitFor(async () => (await httpStatus(`${base}/healthz`)) === 200, 60_000, () => `daemon never became healthy:\n${stderr}`);
   const startupMs = round(performance.now() - t0);
   await sleep(PLAN.daemonWarmSeconds * 1000);
   const warm = procMemory(daemon.pid);
@@ -463,16 +463,6 @@ function exited(child, timeoutMs) {
       resolve();
     });
   });
-}
-
-async function get(url) {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
 }
 
 async function waitFor(condition, timeoutMs, message) {

@@ -163,3 +163,14 @@ export function unitEnvironment(file = UNIT_FILE) {
   }
   return out;
 }
+
+/** The status of a GET (body read and dropped), or undefined when there is no answer within 2 s. */
+export async function httpStatus(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { sleep } from './lib.mjs';
+import { httpStatus, sleep } from './lib.mjs';
 
 export const PEERS = [
   { name: 'blackbox_exporter', binary: '/usr/bin/prometheus-blackbox-exporter', debian: 'prometheus-blackbox-exporter' },
@@ -94,7 +94,7 @@ export async function startPeer(peer, dir, info, plan, track) {
   const child = track(spawn(peer.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
-  const up = await waitUntil(async () => (await status(`http://127.0.0.1:${port}/metrics`)) === 200, 15_000);
+  const up = await waitUntil(async () => (await httpStatus(`http://127.0.0.1:${port}/metrics`)) === 200, 15_000);
   if (!up) {
     child.kill('SIGKILL');
     return { unavailable: `${peer.binary} did not answer on 127.0.0.1:${port} within 15 s: ${stderr.trim().slice(-300) || 'no output'}` };
@@ -123,16 +123,6 @@ function versionOf(binary) {
     return text.split('\n')[0].trim();
   } catch (error) {
     return String(error.stdout ?? error.stderr ?? '').split('\n')[0].trim();
-  }
-}
-
-async function status(url) {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
   }
 }
 
