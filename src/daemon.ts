@@ -59,8 +59,10 @@ export async function runDaemon(configFile: string): Promise<number> {
       log.info('stopped');
       resolve(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    // on, not once: while an nlserver command runs, execa's signal-exit listens too, and re-raises the
+    // signal (killing the process before the stop) when it finds itself the only listener left.
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
   });
 
   // SIGHUP re-reads the config file and the web config file it names; if either does not validate,

@@ -103,4 +103,24 @@ describe('SIGTERM', () => {
       await sim.setControl({ rTest: 'ok' });
     }
   });
+
+  test('while an nlserver command is running (execa listens for signals too), SIGTERM still exits 0', async () => {
+    const file = await sim.writeAgentConfig(
+      { defaults: { schedule: '* * * * * *' }, campaign: { nlserverTimeout: '30s' }, modules: { system: { enabled: false } } },
+      'lifecycle-nlserver.yaml',
+    );
+    const { listen } = YAML.parse(await readFile(file, 'utf8')) as { listen: string };
+    const daemon = await Daemon.start(file, listen);
+    try {
+      await daemon.statusWhen((doc) => doc.modules.some((row) => row.module === 'nlserver' && row.state === 'ok'));
+      // nlserver pdump now hangs: from the next tick on, a child process is always running.
+      await sim.setControl({ nlserverMode: 'hang' });
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const exitCode = await daemon.stop();
+      expect(exitCode).toBe(0);
+      expect(daemon.output()).toContain('"msg":"stopped"');
+    } finally {
+      await sim.setControl({ nlserverMode: 'normal' });
+    }
+  });
 });
