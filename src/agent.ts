@@ -14,7 +14,7 @@ import { nlserverReader, type NlserverView } from './nlserver/view.js';
 import { Remediator } from './remediation/remediator.js';
 import type { NlserverRun } from './remediation/run.js';
 import { createCycleSnapshot } from './snapshot/cycle.js';
-import { CmdlineCache } from './snapshot/processes.js';
+import { ProcessCache } from './snapshot/processes.js';
 import type { CycleSnapshot, Install, Logger } from './types.js';
 
 export interface AgentOptions {
@@ -58,8 +58,8 @@ export class Agent {
   private snapshot?: { at: number; value: CycleSnapshot };
   private cyclesRunning = 0;
   private publishedRows = '';
-  /** Command lines from one cycle to the next: reading every process's twice a cycle cost more than the rest of the cycle. */
-  private readonly cmdlines = new CmdlineCache();
+  /** What one pass over /proc leaves for the next (command lines, quiet processes): src/snapshot/processes.ts. */
+  private readonly processCache = new ProcessCache();
   private readonly memories = new Map<string, Map<string, unknown>>();
   private readonly rediscoverMs: number;
   private readNlserver!: () => Promise<NlserverView>;
@@ -191,7 +191,7 @@ export class Agent {
   private cycleSnapshot(): CycleSnapshot {
     const now = this.now();
     if (!this.snapshot || Math.abs(now - this.snapshot.at) >= (this.options.snapshotReuseMs ?? DEFAULT_SNAPSHOT_REUSE_MS)) {
-      const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver, cmdlines: this.cmdlines });
+      const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver, processCache: this.processCache });
       this.snapshot = { at: now, value };
     }
     return this.snapshot.value;

@@ -1,6 +1,6 @@
 import type { NlserverView } from '../nlserver/view.js';
 import type { CycleSnapshot, ProcessInfo, SocketProto } from '../types.js';
-import { CmdlineCache, isNlserver, readProcesses } from './processes.js';
+import { ProcessCache, isNlserver, readProcesses } from './processes.js';
 import { readSockets } from './sockets.js';
 
 /**
@@ -10,11 +10,11 @@ import { readSockets } from './sockets.js';
  * which gets a fresh snapshot.
  */
 export function createCycleSnapshot(
-  opts: { procRoot?: string; nlserver?: () => Promise<NlserverView>; cmdlines?: CmdlineCache } = {},
+  opts: { procRoot?: string; nlserver?: () => Promise<NlserverView>; processCache?: ProcessCache } = {},
 ): CycleSnapshot {
   const procRoot = opts.procRoot ?? '/proc';
   return {
-    processes: memoize(() => readProcesses(procRoot, opts.cmdlines)),
+    processes: memoize(() => readProcesses(procRoot, opts.processCache)),
     sockets: socketTables(procRoot),
     ...(opts.nlserver ? { nlserver: memoize(opts.nlserver) } : {}),
   };

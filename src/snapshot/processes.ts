@@ -179,7 +179,7 @@ const QUIET_MIN_AGE_MS = 60_000;
  * a new comm means an exec, read in full. Their state is refreshed every QUIET_REREAD_PASSES passes:
  * until then a quiet process that became a zombie shows in the host-wide count of other zombies late.
  */
-export class CmdlineCache {
+export class ProcessCache {
   private entries = new Map<string, Known>();
   private seen = new Map<string, Known>();
   private nlserverPids = new Set<number>();
@@ -242,7 +242,7 @@ const SLICE_SIZE = 64;
  * process stuck in a page fault (a hung NFS mount) makes that read wait, which must stall one
  * thread-pool thread and a check's timeout, not the daemon.
  */
-export async function readProcesses(procRoot = '/proc', cache = new CmdlineCache()): Promise<ProcessInfo[]> {
+export async function readProcesses(procRoot = '/proc', cache = new ProcessCache()): Promise<ProcessInfo[]> {
   const bootTimeMs = parseBootTimeMs(readFileSync(path.join(procRoot, 'stat'), 'utf8'));
   const pids = readdirSync(procRoot).filter((entry) => /^\d+$/.test(entry));
   const processes: ProcessInfo[] = [];
@@ -273,7 +273,7 @@ interface PassContext {
   procRoot: string;
   pid: string;
   bootTimeMs: number;
-  cache: CmdlineCache;
+  cache: ProcessCache;
   stats: StatFiles;
   comms: StatFiles;
   /** Wall clock of the pass, for process ages (start times are wall-clock based too). */

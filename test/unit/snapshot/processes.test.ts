@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCycleSnapshot, nlserverProcesses } from '../../../src/snapshot/cycle.js';
-import { CmdlineCache, parseBootTimeMs, parseCmdline, parseStat, QUIET_REREAD_PASSES, readProcesses } from '../../../src/snapshot/processes.js';
+import { ProcessCache, parseBootTimeMs, parseCmdline, parseStat, QUIET_REREAD_PASSES, readProcesses } from '../../../src/snapshot/processes.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
 function statLine(o: {
@@ -118,7 +118,7 @@ describe('readProcesses on the real /proc', () => {
     const execing = spawn('bash', ['-c', 'sleep 0.4; exec bash -c "sleep 5; true" exec-marker'], { stdio: 'ignore' });
     await once(execing, 'spawn');
     try {
-      const cache = new CmdlineCache();
+      const cache = new ProcessCache();
       const before = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
       expect(before?.argv[2]).toBe('sleep 0.4; exec bash -c "sleep 5; true" exec-marker');
       await new Promise((resolve) => setTimeout(resolve, 900));
@@ -188,7 +188,7 @@ describe('readProcesses on a prepared proc tree', () => {
     await write(10, statLine({ pid: 10, comm: 'java', start: 5, args: [1000, 1040] }), 'java\0-jar\0app.jar\0');
     await write(11, statLine({ pid: 11, comm: 'nlserver', start: 6 }), 'nlserver\0mta\0-instance:prod\0');
     await write(12, statLine({ pid: 12, comm: 'sleep', start: 7 }), 'sleep\x00100\0');
-    const cache = new CmdlineCache();
+    const cache = new ProcessCache();
     const argvOf = async (): Promise<Record<number, string[]>> =>
       Object.fromEntries((await readProcesses(tree, cache)).map((p) => [p.pid, p.argv]));
 
@@ -246,7 +246,7 @@ describe('readProcesses on a prepared proc tree', () => {
     await write(21, { pid: 21, comm: 'sh', ppid: 20, start: 6 }, 'sh\0-c\0true\0');
     await write(22, { pid: 22, comm: 'java', start: 7 }, 'java\0-jar\0app.jar\0');
     await write(23, { pid: 23, comm: 'sleep', start: 8 }, 'sleep\x00100\0');
-    const cache = new CmdlineCache();
+    const cache = new ProcessCache();
     const table = async (): Promise<Record<number, { argv: readonly string[]; state: string }>> =>
       Object.fromEntries((await readProcesses(tree, cache)).map((p) => [p.pid, { argv: p.argv, state: p.stateLetter }]));
     try {
