@@ -24,7 +24,7 @@ describe('kept /proc/<pid>/stat descriptors', () => {
     const files = new StatFiles('/proc');
     const child = await sleeper();
     const before = openDescriptors();
-    expect(files.read(child.pid)).toMatch(new RegExp(`^${child.pid} \\(sleep\\) S `));
+    expect(files.read(child.pid)).toMatch(new RegExp(`^${child.pid} \\(sleep\\) [RS] `));
     expect(files.size).toBe(1);
     expect(openDescriptors()).toBe(before + 1);
     // Read again through the same descriptor: the state is current, no new descriptor.
