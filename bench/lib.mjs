@@ -151,7 +151,7 @@ export async function regenerateReport() {
 
 export const UNIT_FILE = path.join(ROOT, 'systemd', 'campaign-health-agent.service');
 
-/** The unit's Environment= lines (NODE_OPTIONS, MALLOC_ARENA_MAX), so a measured agent runs as the service would. */
+/** The unit's Environment= lines (NODE_OPTIONS, MALLOC_*), so a measured agent runs as the service would. */
 export function unitEnvironment(file = UNIT_FILE) {
   const out = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
