@@ -5,6 +5,7 @@ import type { RowStatus } from './engine/store.js';
 import { isUp } from './engine/states.js';
 import { STATES } from './types.js';
 import { REMEDIATION_ACTIONS, REMEDIATION_RESULTS, type RemediationMetrics } from './remediation/remediator.js';
+import { SeriesGauge, type Series } from './seriesGauge.js';
 
 const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
 
@@ -24,14 +25,37 @@ export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
   { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'instance'] },
 ];
 
+type RowLabels = { module: string; instance: string };
+type CheckLabels = RowLabels & { check: string };
+
+/** The series one check of a row exports, kept between cycles so a cycle only sets values. */
+interface CheckSeries {
+  labels: CheckLabels;
+  success: Series;
+  duration: Series;
+  lastRun: Series;
+  values: Map<string, { gauge: SeriesGauge; series: Series; cycle: number }>;
+  cycle: number;
+}
+
+interface RowSeries {
+  labels: RowLabels;
+  up?: Series;
+  /** One per STATES entry, in that order. */
+  states: Series[];
+  checks: Map<string, CheckSeries>;
+  /** Counts this row's updates: a check or value not seen in the latest one is gone. */
+  cycle: number;
+}
+
 /** Every series the agent exports, in one registry per agent (no global state: tests build several). */
 export class AgentMetrics implements RemediationMetrics {
   readonly registry = new Registry();
-  private readonly up: Gauge;
-  private readonly state: Gauge;
-  private readonly checkSuccess: Gauge;
-  private readonly checkDuration: Gauge;
-  private readonly checkLastRun: Gauge;
+  private readonly up: SeriesGauge;
+  private readonly state: SeriesGauge;
+  private readonly checkSuccess: SeriesGauge;
+  private readonly checkDuration: SeriesGauge;
+  private readonly checkLastRun: SeriesGauge;
   private readonly remediation: Gauge;
   private readonly cycles: Counter;
   private readonly reloadSuccess: Gauge;
@@ -41,9 +65,9 @@ export class AgentMetrics implements RemediationMetrics {
   /** `module@instance` of the rows with automatic remediation on, whose series exist. */
   private remediated = new Map<string, { module: string; instance: string }>();
   /** value key -> its declaration and gauge. */
-  private readonly values = new Map<string, { metric: ValueMetric; gauge: Gauge }>();
-  /** Per row, per check: the label sets exported for each value gauge, to remove them when they go. */
-  private readonly exported = new Map<string, Map<string, Map<string, Record<string, string>>>>();
+  private readonly values = new Map<string, { metric: ValueMetric; gauge: SeriesGauge }>();
+  /** Per row key: the series it exports, to update in place and to remove when they go. */
+  private readonly rowSeries = new Map<string, RowSeries>();
 
   /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
   version = 0;
@@ -64,11 +88,12 @@ export class AgentMetrics implements RemediationMetrics {
       // Collected before every campaign_module_* series: results gone stale turn unknown in this scrape.
       collect: () => this.beforeCollect?.(),
     }).set({ version }, 1);
-    this.up = new Gauge({ name: 'campaign_module_up', help: `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, labelNames: ['module', 'instance'], registers });
-    this.state = new Gauge({ name: 'campaign_module_state', help: `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, labelNames: ['module', 'instance', 'state'], registers });
-    this.checkSuccess = new Gauge({ name: 'campaign_check_success', help: `1 when the check passed (ok), 0 otherwise. ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers });
-    this.checkDuration = new Gauge({ name: 'campaign_check_duration_seconds', help: `How long the check took. ${CACHED}`, labelNames: ['module', 'instance', 'check'], registers });
-    this.checkLastRun = new Gauge({ name: 'campaign_check_last_run_timestamp_seconds', help: 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', labelNames: ['module', 'instance', 'check'], registers });
+    const registry = this.registry;
+    this.up = new SeriesGauge('campaign_module_up', `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, ['module', 'instance'], registry);
+    this.state = new SeriesGauge('campaign_module_state', `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, ['module', 'instance', 'state'], registry);
+    this.checkSuccess = new SeriesGauge('campaign_check_success', `1 when the check passed (ok), 0 otherwise. ${CACHED}`, ROW_CHECK, registry);
+    this.checkDuration = new SeriesGauge('campaign_check_duration_seconds', `How long the check took. ${CACHED}`, ROW_CHECK, registry);
+    this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', ROW_CHECK, registry);
     this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
     // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
@@ -83,7 +108,7 @@ export class AgentMetrics implements RemediationMetrics {
         if (known.metric.name !== metric.name) throw new Error(`check value ${metric.value} is declared twice (${known.metric.name}, ${metric.name})`);
         continue;
       }
-      const gauge = new Gauge({ name: metric.name, help: `${metric.help} ${CACHED}`, labelNames: [...metric.labels], registers });
+      const gauge = new SeriesGauge(metric.name, `${metric.help} ${CACHED}`, metric.labels, registry);
       this.values.set(metric.value, { metric, gauge });
     }
   }
@@ -102,35 +127,63 @@ export class AgentMetrics implements RemediationMetrics {
 
   updateRow(status: RowStatus): void {
     this.version += 1;
-    const labels = { module: status.module, instance: status.instance };
-    for (const state of STATES) this.state.set({ ...labels, state }, state === status.state ? 1 : 0);
-    if (status.state === 'disabled') this.up.remove(labels);
-    else this.up.set(labels, isUp(status.state) ? 1 : 0);
-
-    const previous = this.exported.get(status.key) ?? new Map<string, Map<string, Record<string, string>>>();
-    const current = new Map<string, Map<string, Record<string, string>>>();
+    const row = this.rowSeriesOf(status);
+    const cycle = ++row.cycle;
+    row.states.forEach((series, i) => (series.value = STATES[i] === status.state ? 1 : 0));
+    if (status.state === 'disabled') {
+      if (row.up) this.up.remove(row.labels);
+      row.up = undefined;
+    } else {
+      row.up ??= this.up.at(row.labels);
+      row.up.value = isUp(status.state) ? 1 : 0;
+    }
     for (const check of status.checks) {
-      const checkLabels = { ...labels, check: check.name };
-      this.checkSuccess.set(checkLabels, check.state === 'ok' ? 1 : 0);
-      this.checkDuration.set(checkLabels, check.durationMs / 1000);
-      this.checkLastRun.set(checkLabels, check.lastRun / 1000);
-      const sets = new Map<string, Record<string, string>>();
-      for (const [key, value] of Object.entries(check.values)) {
-        const declared = this.values.get(key);
-        if (!declared || !Number.isFinite(value)) continue;
-        const valueLabels = pick(declared.metric.labels, { ...check.labels, ...checkLabels });
-        declared.gauge.set(valueLabels, value);
-        sets.set(key, valueLabels);
+      let series = row.checks.get(check.name);
+      if (!series) {
+        const labels = { ...row.labels, check: check.name };
+        series = { labels, success: this.checkSuccess.at(labels), duration: this.checkDuration.at(labels), lastRun: this.checkLastRun.at(labels), values: new Map(), cycle };
+        row.checks.set(check.name, series);
       }
-      current.set(check.name, sets);
+      series.cycle = cycle;
+      series.success.value = check.state === 'ok' ? 1 : 0;
+      series.duration.value = check.durationMs / 1000;
+      series.lastRun.value = check.lastRun / 1000;
+      for (const key in check.values) {
+        const value = check.values[key];
+        const declared = this.values.get(key);
+        if (!declared || value === undefined || !Number.isFinite(value)) continue;
+        let exported = series.values.get(key);
+        // A value whose labels changed (check.labels) is a new series; the old one goes.
+        if (!exported || !sameLabels(exported.series.labels, declared.metric.labels, check.labels, series.labels)) {
+          if (exported) declared.gauge.remove(exported.series.labels);
+          exported = { gauge: declared.gauge, series: declared.gauge.at({ ...check.labels, ...series.labels }), cycle };
+          series.values.set(key, exported);
+        }
+        exported.cycle = cycle;
+        exported.series.value = value;
+      }
+      // Series a check no longer produces are removed, not left stale.
+      for (const [key, exported] of series.values) {
+        if (exported.cycle === cycle) continue;
+        exported.gauge.remove(exported.series.labels);
+        series.values.delete(key);
+      }
     }
-    // Series a check no longer produces (a value gone, a check gone) are removed, not left stale.
-    for (const [checkName, sets] of previous) {
-      const now = current.get(checkName);
-      if (!now) this.dropCheck({ ...labels, check: checkName }, sets);
-      else for (const [key, valueLabels] of sets) if (!sameLabels(now.get(key), valueLabels)) this.values.get(key)?.gauge.remove(valueLabels);
+    for (const [name, series] of row.checks) {
+      if (series.cycle === cycle) continue;
+      this.dropCheck(series);
+      row.checks.delete(name);
     }
-    this.exported.set(status.key, current);
+  }
+
+  private rowSeriesOf(status: RowStatus): RowSeries {
+    let row = this.rowSeries.get(status.key);
+    if (!row) {
+      const labels = { module: status.module, instance: status.instance };
+      row = { labels, states: STATES.map((state) => this.state.at({ ...labels, state })), checks: new Map(), cycle: 0 };
+      this.rowSeries.set(status.key, row);
+    }
+    return row;
   }
 
   /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
@@ -177,24 +230,25 @@ export class AgentMetrics implements RemediationMetrics {
   }
 
   private dropRow(key: string): void {
-    const at = key.lastIndexOf('@');
-    const labels = { module: key.slice(0, at), instance: key.slice(at + 1) };
-    this.up.remove(labels);
-    for (const state of STATES) this.state.remove({ ...labels, state });
-    for (const [check, sets] of this.exported.get(key) ?? []) this.dropCheck({ ...labels, check }, sets);
-    this.exported.delete(key);
+    const row = this.rowSeries.get(key);
+    if (!row) return;
+    if (row.up) this.up.remove(row.labels);
+    for (const state of STATES) this.state.remove({ ...row.labels, state });
+    for (const series of row.checks.values()) this.dropCheck(series);
+    this.rowSeries.delete(key);
   }
 
-  private dropCheck(checkLabels: { module: string; instance: string; check: string }, sets: Map<string, Record<string, string>>): void {
-    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(checkLabels);
-    for (const [key, valueLabels] of sets) this.values.get(key)?.gauge.remove(valueLabels);
+  private dropCheck(series: CheckSeries): void {
+    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(series.labels);
+    for (const exported of series.values.values()) exported.gauge.remove(exported.series.labels);
   }
 }
 
-function pick(names: readonly string[], from: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(names.map((name) => [name, from[name] ?? '']));
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  return a !== undefined && Object.keys(b).every((key) => a[key] === b[key]);
+/** Do a value series' labels still read what the check now reports (check labels over extra ones)? */
+function sameLabels(exported: Readonly<Record<string, string>>, names: readonly string[], extra: Record<string, string>, check: CheckLabels): boolean {
+  for (const name of names) {
+    const now = (check as Record<string, string>)[name] ?? extra[name] ?? '';
+    if (exported[name] !== now) return false;
+  }
+  return true;
 }

@@ -140,6 +140,34 @@ describe('metrics', () => {
     expect(await metrics.registry.metrics()).not.toMatch(/^campaign_system_load1 /m);
   });
 
+  test('series updated in place: a value whose labels change moves, a removed row takes its series along', async () => {
+    const jobs: ProbePlugin = {
+      ...plugin,
+      module: 'export',
+      metrics: [{ value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'instance', 'job'] }],
+    };
+    const exportRow: Row = { ...row(), key: 'export@prod', module: 'export', instance: 'prod', plugin: jobs };
+    const metrics = new AgentMetrics('1', [jobs]);
+    const store = new StatusStore(() => 0);
+    store.sync([exportRow], 0);
+    const job = (name: string, at: number) => ({ ...outcome('job_daily', 'ok'), values: { last_success_timestamp_seconds: at }, labels: { job: name } });
+    metrics.updateRow(store.record(exportRow, [job('a', 1)], 1000));
+    metrics.updateRow(store.record(exportRow, [job('a', 2)], 2000));
+    let text = await metrics.registry.metrics();
+    expect(text.match(/campaign_job_last_success_timestamp_seconds\{/g)).toHaveLength(1);
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="a"} 2');
+
+    metrics.updateRow(store.record(exportRow, [job('b', 3)], 3000));
+    text = await metrics.registry.metrics();
+    expect(text).not.toContain('job="a"');
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="b"} 3');
+
+    metrics.syncPlan([], ['export@prod'], () => undefined);
+    text = await metrics.registry.metrics();
+    expect(text).not.toContain('module="export",instance="prod"');
+    expect((await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'campaign_module_up')).toMatchObject({ type: 'gauge', values: [] });
+  });
+
   test('a value declared twice under two names is refused', () => {
     const clash: ProbePlugin = { ...plugin, metrics: [{ value: 'memory_bytes', name: 'campaign_other_bytes', help: 'h', labels: [] }] };
     expect(() => new AgentMetrics('1', [clash])).toThrow('check value memory_bytes is declared twice (campaign_module_memory_bytes, campaign_other_bytes)');
