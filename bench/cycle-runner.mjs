@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // One measured agent, driven cycle by cycle: `npm run bench` starts this process with the node flags
 // and environment of systemd/campaign-health-agent.service, so that what it measures is what the
-// service would cost. It loads the agent as the daemon does (dist/), plus the daemon's HTTP server,
-// and calls `agent.runCycle()` back to back: node-cron's finest schedule is 1 s, and 5,000 cycles at
-// 1 s would take 83 minutes. Every cycle gets a fresh snapshot (snapshotReuseMs 0), as every tick of
+// service would cost. It loads the agent as the service runs it (the bundled code,
+// dist/bench/agent.mjs), plus the daemon's HTTP server, and calls `agent.runCycle()` back to back:
+// node-cron's finest schedule is 1 s, and 5,000 cycles at 1 s would take 83 minutes. Every cycle gets a fresh snapshot (snapshotReuseMs 0), as every tick of
 // the daemon does.
 //
 // Per cycle: wall time, this process's CPU time (user + system, process.cpuUsage), and the child
@@ -44,12 +44,9 @@ childProcess.spawn = function countedSpawn(...spawnArgs) {
 };
 syncBuiltinESMExports();
 
-const { Agent } = await fromDist('src/agent.js');
-const { loadConfig } = await fromDist('src/config/load.js');
-const { Scheduler } = await fromDist('src/engine/scheduler.js');
-const { startServer } = await fromDist('src/server.js');
-const { createLogger } = await fromDist('src/logger.js');
-const { plugins } = await fromDist('probes/index.js');
+// The agent as `npm run bundle` builds it for the service (minified, one module): how much memory a
+// process holds decides what each fork() for nlserver costs it.
+const { Agent, loadConfig, Scheduler, startServer, createLogger, plugins } = await fromDist('bench/agent.mjs');
 
 const { config } = await loadConfig(plugins, args.config);
 const log = createLogger(config.logLevel);
