@@ -63,7 +63,12 @@ export function nlserverReader(opts: NlserverReaderOptions): () => Promise<Nlser
   return async () => {
     const off = await disabledReason(opts);
     if (off !== undefined) return offView(off);
-    const [pdump, missing] = await Promise.all([run(['pdump'], parsePdump), run(['monitor', '-missing'], parseMonitorMissing)]);
+    // Each spawn blocks the event loop for a fork() and execa's setup (~2 ms at the agent's size):
+    // one per turn, so a /metrics request never waits for both.
+    const [pdump, missing] = await Promise.all([
+      run(['pdump'], parsePdump),
+      new Promise((resolve) => setImmediate(resolve)).then(() => run(['monitor', '-missing'], parseMonitorMissing)),
+    ]);
     return { enabled: true, pdump, missing };
   };
 }
