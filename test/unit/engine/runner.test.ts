@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { runCheck, type RunOptions } from '../../../src/engine/runner.js';
 import { exitCodeOf, worst } from '../../../src/engine/states.js';
 import { silentLogger } from '../../../src/logger.js';
-import type { Check, CycleSnapshot } from '../../../src/types.js';
+import type { Check, CheckContext, CycleSnapshot } from '../../../src/types.js';
 
 const snapshot: CycleSnapshot = { processes: async () => [], sockets: async () => [] };
 const options = (timeoutMs = 200): RunOptions => ({ snapshot, now: Date.now, log: silentLogger, timeoutMs, memoryFor: () => new Map() });
@@ -22,6 +22,21 @@ describe('runCheck', () => {
     expect(outcome.state).toBe('unknown');
     expect(outcome.message).toBe('check did not finish within 50ms (timeout)');
     expect(aborted).toBe(true);
+  });
+
+  test('the signal is made on demand: one asked for after the timeout or the end comes already aborted', async () => {
+    let late: AbortSignal | undefined;
+    const slow = check((ctx) => new Promise(() => setTimeout(() => (late = ctx.signal), 60)));
+    await runCheck(slow, options(20));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(late?.aborted).toBe(true);
+    expect(String(late?.reason)).toBe('Error: timeout after 20ms');
+
+    let kept: CheckContext | undefined;
+    await runCheck(check(async (ctx) => ((kept = ctx), { state: 'ok', message: 'fine' })), options());
+    expect(kept?.signal.aborted).toBe(true);
+    expect(kept?.signal).toBe(kept?.signal);
+    expect(String(kept?.signal.reason)).toBe('Error: check finished');
   });
 
   test('a per-check timeout overrides the module timeout', async () => {
