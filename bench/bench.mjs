@@ -205,7 +205,7 @@ async function measureDaemon(info) {
   let stderr = '';
   daemon.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const base = info.agentUrl;
-  // Healthy means every schedule has completed its first cycle (src/engine/scheduler.ts).
+  // Healthy means every schedule has completed its first cycle (src/core/scheduler.ts).
   await waitFor(async () => (await httpStatus(`${base}/healthz`)) === 200, 60_000, () => `daemon never became healthy:\n${stderr}`);
   const startupMs = round(performance.now() - t0);
   await sleep(PLAN.daemonWarmSeconds * 1000);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Load test: the real daemon (`node dist/src/cli.js run`) probing a simulated three-instance Campaign
+// Load test: the real daemon (`node dist/src/cli/main.js run`) probing a simulated three-instance Campaign
 // host every second while autocannon hammers /metrics and /status from loopback. See bench/README.md.
 //
 //   npm run build && npm run bench:load                 # full size: 200 connections, 30 s
@@ -203,7 +203,7 @@ try {
 
 function startDaemon(configFile, profileDir) {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, 'src', 'cli.js'), 'run', '--config', configFile], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, 'src', 'cli', 'main.js'), 'run', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });

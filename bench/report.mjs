@@ -38,7 +38,7 @@ function loadSection(r) {
     '',
     `Parameters: ${p.connections} concurrent connections for ${p.durationSeconds} s over loopback (${p.split['/metrics']} on \`/metrics\`, ` +
       `${p.split['/status']} on \`/status\`, two autocannon runs side by side, request timeout ${p.autocannonTimeoutSeconds} s), ` +
-      `against the real daemon (\`node dist/src/cli.js run\`) with \`defaults.schedule: '${p.schedule}'\` (every second), probing a ` +
+      `against the real daemon (\`node dist/src/cli/main.js run\`) with \`defaults.schedule: '${p.schedule}'\` (every second), probing a ` +
       `simulated host with instances ${p.instances.map((i) => `\`${i}\``).join(', ')} and every module (${p.rows.enabled} enabled rows of ${p.rows.total}).`,
     '',
     '### Requests',

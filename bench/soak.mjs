@@ -64,7 +64,7 @@ const RECOVERY_LIMIT = 100;
 const GROWTH_TARGET = 0.1;
 
 const { SimulatedHost, freePort } = await fromDist('test/sim/host.js');
-const { Agent } = await fromDist('src/agent.js');
+const { Agent } = await fromDist('src/agent/agent.js');
 const { loadConfig } = await fromDist('src/config/load.js');
 const { plugins } = await fromDist('probes/index.js');
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { ProbePlugin } from '../src/plugin.js';
-import { JOB_METRIC, jobChecks, jobsFor, jobsSchema } from '../src/jobs.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
+import { JOB_METRIC, jobChecks, jobsFor, jobsSchema } from '../src/checks/jobs.js';
 
 // An on-demand utility (`nlserver import`): judged by the files its jobs leave, never by a process.
 // The table's hint says "export" in the import row; it is quoted verbatim all the same.

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { pop3Check } from '../src/checks/pop3.js';
 import { parseDuration } from '../src/config/duration.js';
 import { absolutePathSchema, durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks, moduleLogCheck } from '../src/moduleChecks.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 const DEFAULT_POP_PERIOD_S = 300;
 // inMail polls the bounce mailbox every popMailPeriodSec: three periods without a log line or

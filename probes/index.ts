@@ -1,4 +1,4 @@
-import type { ProbePlugin } from '../src/plugin.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 import { exportModule } from './export.js';
 import { importModule } from './import.js';
 import { inMail } from './inMail.js';

@@ -3,8 +3,8 @@ import { processCountCheck } from '../src/checks/processCount.js';
 import { smtpCheck } from '../src/checks/smtp.js';
 import { parseDuration } from '../src/config/duration.js';
 import { durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks, moduleLogCheck } from '../src/moduleChecks.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 // mta@<instance> polls the database for deliveries and hands messages to mtachild workers, which
 // exist only while something is being sent.

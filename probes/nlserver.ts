@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { nlserverCommandCheck } from '../src/checks/nlserverCommand.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 // Not a Campaign module: the agent's view through Campaign's own CLI, shared by every module row
 // (process list with memory from pdump, and what `monitor -missing` says should run and does not).

@@ -1,7 +1,7 @@
 import { socketCheck } from '../src/checks/index.js';
 import { portSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks } from '../src/moduleChecks.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { daemonChecks } from '../src/checks/daemon.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 import { isLoopback } from '../src/snapshot/sockets.js';
 
 const DEFAULT_PORT = 6666;

@@ -1,13 +1,13 @@
-import type { ProbePlugin } from '../src/plugin.js';
-import { settingsSchema, systemConfigShape } from '../src/system/config.js';
-import { coreFilesResult, shmResult, tooOldResult, zombiesResult } from '../src/system/countChecks.js';
-import { indicator } from '../src/system/indicator.js';
-import { readCpuCount } from '../src/system/loadavg.js';
-import { systemMetrics } from '../src/system/metrics.js';
-import { fileHandlesResult, loadResult, memoryResult, processesResult, swapResult, varDiskResult } from '../src/system/ratioChecks.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
+import { settingsSchema, systemConfigShape } from '../src/checks/system/config.js';
+import { coreFilesResult, shmResult, tooOldResult, zombiesResult } from '../src/checks/system/countChecks.js';
+import { indicator } from '../src/checks/system/indicator.js';
+import { readCpuCount } from '../src/snapshot/loadavg.js';
+import { systemMetrics } from '../src/checks/system/metrics.js';
+import { fileHandlesResult, loadResult, memoryResult, processesResult, swapResult, varDiskResult } from '../src/checks/system/ratioChecks.js';
 
-export { systemConfigShape } from '../src/system/config.js';
-export { systemMetrics } from '../src/system/metrics.js';
+export { systemConfigShape } from '../src/checks/system/config.js';
+export { systemMetrics } from '../src/checks/system/metrics.js';
 
 // The system indicators of Campaign's console Monitoring page, with Campaign's thresholds as
 // defaults: percentages are ratios of a maximum (warning 0.8, alert 0.9), counts are counts.

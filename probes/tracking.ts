@@ -3,8 +3,8 @@ import { httpGetCheck, redirTestExpectation } from '../src/checks/index.js';
 import { trackingWorkflowCheck } from '../src/checks/workflows.js';
 import { parseDuration } from '../src/config/duration.js';
 import { durationSchema, urlSchema } from '../src/config/schema.js';
-import { JOB_METRIC, jobChecks, jobsFor, jobsSchema } from '../src/jobs.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { JOB_METRIC, jobChecks, jobsFor, jobsSchema } from '../src/checks/jobs.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 import type { AgentConfig } from '../src/config/schema.js';
 
 // Not a daemon: the Tracking technical workflow (hourly, inside wfserver) fetches the redirection

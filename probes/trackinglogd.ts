@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { fileGrowthCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks, labelSafe } from '../src/moduleChecks.js';
+import { daemonChecks, labelSafe } from '../src/checks/daemon.js';
 import { parseDuration } from '../src/config/duration.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 // trackinglogd is one process per machine, but writes its files per instance: var/<inst>/redir/log.
 export const trackinglogd: ProbePlugin = {

@@ -1,5 +1,5 @@
-import { daemonChecks } from '../src/moduleChecks.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { daemonChecks } from '../src/checks/daemon.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 // The supervisor of every other module: when it is gone nothing restarts, so its absence is critical.
 export const watchdog: ProbePlugin = {

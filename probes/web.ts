@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { httpGetCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape, urlSchema } from '../src/config/schema.js';
-import { daemonChecks } from '../src/moduleChecks.js';
+import { daemonChecks } from '../src/checks/daemon.js';
 import { parseDuration } from '../src/config/duration.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 const DEFAULT_HTTP_PORT = 8080;
 const DEFAULT_CONTROL_PORT = 8005;

@@ -2,8 +2,8 @@ import { processAgeCheck } from '../src/checks/processAge.js';
 import { workflowsInErrorCheck } from '../src/checks/workflows.js';
 import { parseDuration } from '../src/config/duration.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks, moduleLogCheck } from '../src/moduleChecks.js';
-import type { ProbePlugin } from '../src/plugin.js';
+import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
+import type { ProbePlugin } from '../src/core/plugin.js';
 
 const DAY_MS = 86_400_000;
 

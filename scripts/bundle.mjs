@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = path.join(root, 'dist', 'bundle', 'campaign-health.mjs');
 const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 // The bundle is installed alone, so it carries what src/ reads from the package at run time:
-// the version (package.json) and the default config (config/agent.yaml); see BUNDLE in src/paths.ts.
+// the version (package.json) and the default config (config/agent.yaml); see BUNDLE in src/util/paths.ts.
 const defaultConfig = await readFile(path.join(root, 'config', 'agent.yaml'), 'utf8');
 
 /** Builds one self-contained ESM file; every bundle the project makes gets the same options. */
@@ -52,7 +52,7 @@ async function bundle(entryPoint, out) {
   return bytes;
 }
 
-const bytes = await bundle('src/cli.ts', outfile);
+const bytes = await bundle('src/cli/main.ts', outfile);
 // The agent's classes bundled the same way, for bench/cycle-runner.mjs: the cycles it measures run
 // the code the service runs. Not installed (dist/bench is not in package.json "files").
 await bundle('bench/agent-entry.mjs', path.join(root, 'dist', 'bench', 'agent.mjs'));

@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatBytes, formatDuration } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatBytes, formatDuration } from '../util/format.js';
 
 export interface FileGrowthCheckOptions {
   name: string;

@@ -1,8 +1,8 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import type { Check, CheckContext, CheckResult, CheckState } from '../types.js';
-import { assertCheckName, formatDuration, snippet } from './format.js';
+import type { Check, CheckContext, CheckResult, CheckState } from '../core/contracts.js';
+import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 
 export interface FreshnessCheckOptions {
   name: string;

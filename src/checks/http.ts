@@ -1,8 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatDuration } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatDuration } from '../util/format.js';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const USER_AGENT = 'campaign-health-agent';

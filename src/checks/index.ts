@@ -19,7 +19,7 @@ export {
   type SoapFault,
 } from './soap.js';
 export { fileGrowthCheck, type FileGrowthCheckOptions } from './fileGrowth.js';
-export { runCommand, commandCheck, type RunCommandOptions, type CommandResult, type CommandCheckOptions } from './command.js';
+export { runCommand, commandCheck, type RunCommandOptions, type CommandResult, type CommandCheckOptions } from '../clients/command.js';
 export { smtpCheck, parseSmtpReply, type SmtpCheckOptions, type SmtpReply } from './smtp.js';
 export { pop3Check, parsePop3Status, parseStatReply, type Pop3CheckOptions } from './pop3.js';
-export { formatDuration, formatBytes } from './format.js';
+export { formatDuration, formatBytes } from '../util/format.js';

@@ -1,5 +1,5 @@
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { formatBytes } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { formatBytes } from '../util/format.js';
 import { isModuleProcess } from './process.js';
 import { isTask, taskLabel, viewOf, type TaskSelector } from './nlserverTask.js';
 import { nlserverProcesses } from '../snapshot/cycle.js';

@@ -1,4 +1,4 @@
-import type { Check, CheckContext, CheckResult } from '../types.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { isTask, taskLabel, viewOf, type TaskSelector } from './nlserverTask.js';
 
 /**

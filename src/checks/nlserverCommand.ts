@@ -1,6 +1,6 @@
-import type { CommandView } from '../nlserver/view.js';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { formatDuration } from './format.js';
+import type { CommandView } from '../clients/nlserver/view.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { formatDuration } from '../util/format.js';
 import { viewOf } from './nlserverTask.js';
 
 const COMMANDS = {

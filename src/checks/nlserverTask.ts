@@ -1,5 +1,5 @@
-import type { NlserverView } from '../nlserver/view.js';
-import type { CheckContext } from '../types.js';
+import type { NlserverView } from '../clients/nlserver/view.js';
+import type { CheckContext } from '../core/contracts.js';
 
 /** Which pdump / monitor rows belong to one module row: `mta@prod`, or a machine module (`web@default`, bare `watchdog`). */
 export interface TaskSelector {

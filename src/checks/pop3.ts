@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatBytes, formatDuration, snippet } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatBytes, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
-import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from './tcpDialog.js';
+import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from '../clients/tcpDialog.js';
 
 /** RFC 1939 caps a response line at 512 octets; this is well past any server's greeting. */
 const MAX_LINE_CHARS = 2048;

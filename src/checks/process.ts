@@ -1,5 +1,5 @@
-import type { Check, CheckContext, CheckResult, ProcessInfo } from '../types.js';
-import { assertCheckName, formatDuration } from './format.js';
+import type { Check, CheckContext, CheckResult, ProcessInfo } from '../core/contracts.js';
+import { assertCheckName, formatDuration } from '../util/format.js';
 import { nlserverProcesses } from '../snapshot/cycle.js';
 import { isNlserver } from '../snapshot/processes.js';
 

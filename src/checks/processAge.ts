@@ -1,5 +1,5 @@
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { formatDuration } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { formatDuration } from '../util/format.js';
 import { isModuleProcess } from './process.js';
 import { nlserverProcesses } from '../snapshot/cycle.js';
 

@@ -1,6 +1,6 @@
-import type { CheckResult } from '../types.js';
-import { snippet } from './format.js';
-import { attributesOf, parseXmlRoot } from './xml.js';
+import type { CheckResult } from '../core/contracts.js';
+import { snippet } from '../util/format.js';
+import { attributesOf, parseXmlRoot } from '../clients/xml.js';
 
 export interface RedirTest {
   /** `OK` when the redirection module is healthy; '' when the attribute is missing. */

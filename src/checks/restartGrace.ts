@@ -1,5 +1,5 @@
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { formatDuration } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { formatDuration } from '../util/format.js';
 
 export interface RestartGraceOptions {
   /** serverConf `processRestartTime`, server local time `HH:MM[:SS]`; Campaign's default is 06:00:00. */

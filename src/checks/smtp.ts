@@ -1,8 +1,8 @@
 import os from 'node:os';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatDuration, snippet } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
-import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from './tcpDialog.js';
+import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from '../clients/tcpDialog.js';
 
 /** A reply bigger than this is not a relay's answer: stop reading instead of buffering it. */
 const MAX_REPLY_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatBytes, formatDuration, snippet } from './format.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatBytes, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive, httpRequest, parseHttpUrl } from './http.js';
-import { attributesOf, childrenOf, namespaceOf, parseXmlRoot, splitQName, textOf, type XmlNode } from './xml.js';
+import { attributesOf, childrenOf, namespaceOf, parseXmlRoot, splitQName, textOf, type XmlNode } from '../clients/xml.js';
 
 /** SOAP 1.1 and SOAP 1.2 envelope namespaces. */
 export const SOAP_ENVELOPE_NAMESPACES: readonly string[] = [

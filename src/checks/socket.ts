@@ -1,6 +1,6 @@
 import { isAnyAddress, isLoopback } from '../snapshot/sockets.js';
-import type { Check, CheckContext, CheckResult, SocketInfo, SocketProto } from '../types.js';
-import { assertCheckName } from './format.js';
+import type { Check, CheckContext, CheckResult, SocketInfo, SocketProto } from '../core/contracts.js';
+import { assertCheckName } from '../util/format.js';
 
 export interface SocketCheckOptions {
   proto: SocketProto;

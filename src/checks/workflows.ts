@@ -1,9 +1,9 @@
 // Deep checks of Campaign workflows through the SOAP API (xtk:workflow). They need an operator
 // login, so they are optional; without them the agent still checks the web module from outside.
 
-import { CampaignSoapError, type CampaignSoapClient, type QueryResult } from '../campaign/soapClient.js';
-import type { Check, CheckContext, CheckResult } from '../types.js';
-import { assertCheckName, formatDuration, snippet } from './format.js';
+import { CampaignSoapError, type CampaignSoapClient, type QueryResult } from '../clients/soapSession.js';
+import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 
 /** Workflow states from Adobe's supervising example; the other codes are not documented. */
 const STATE_PAUSED = 13;

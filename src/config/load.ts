@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML, { Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
 import type { z } from 'zod';
-import type { ProbePlugin } from '../plugin.js';
-import { BUNDLE, projectRoot } from '../paths.js';
+import type { ProbePlugin } from '../core/plugin.js';
+import { BUNDLE, projectRoot } from '../util/paths.js';
 import { buildConfigSchema, type AgentConfig } from './schema.js';
 
 /** A config that cannot be used; `problems` each name the file, the key and what was expected. */

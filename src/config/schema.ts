@@ -1,9 +1,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import type { ProbePlugin } from '../plugin.js';
-import { INSTANCE_NAME } from '../names.js';
+import type { ProbePlugin } from '../core/plugin.js';
+import { INSTANCE_NAME } from '../util/names.js';
 import { parseDuration } from './duration.js';
-import { refineRemediation, remediationSchema } from '../remediation/config.js';
+import { refineRemediation, remediationSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
@@ -124,7 +124,7 @@ export function buildConfigSchema(plugins: readonly ProbePlugin[]) {
   return z.strictObject({
     listen: listenSchema.default(DEFAULT_LISTEN),
     logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
-    // TLS and basic auth of the endpoint, in exporter-toolkit's web-config format (src/webConfig.ts).
+    // TLS and basic auth of the endpoint, in exporter-toolkit's web-config format (src/http/webConfig.ts).
     webConfigFile: absolutePathSchema.optional(),
     campaign: z
       .strictObject({

@@ -5,7 +5,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Attributes, Install } from '../types.js';
+import type { Attributes, Install } from '../core/contracts.js';
 import { parseCustomerSh, parseTraceAddr } from './customerSh.js';
 import { parseConfXml } from './serverConfXml.js';
 

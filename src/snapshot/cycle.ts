@@ -1,5 +1,5 @@
-import type { NlserverView } from '../nlserver/view.js';
-import type { CycleSnapshot, ProcessInfo, SocketProto } from '../types.js';
+import type { NlserverView } from '../clients/nlserver/view.js';
+import type { CycleSnapshot, ProcessInfo, SocketProto } from '../core/contracts.js';
 import { ProcessCache, isNlserver, readProcesses } from './processes.js';
 import { readSockets } from './sockets.js';
 

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import type { SocketInfo, SocketProto } from '../types.js';
+import type { SocketInfo, SocketProto } from '../core/contracts.js';
 import { readProcFile } from './readProcFile.js';
 
 /** TCP states as numbered in include/net/tcp_states.h, named like `ss` names them. */

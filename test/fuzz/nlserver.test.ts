@@ -1,11 +1,11 @@
-// Fuzz: `nlserver pdump` and `nlserver monitor -missing` output (src/nlserver/*.ts).
+// Fuzz: `nlserver pdump` and `nlserver monitor -missing` output (src/clients/nlserver/*.ts).
 import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { KNOWN_MODULES } from '../../src/discovery/serverConfXml.js';
-import { parseMonitorMissing } from '../../src/nlserver/monitorMissing.js';
-import type { ParsedOutput } from '../../src/nlserver/output.js';
-import { parsePdump } from '../../src/nlserver/pdump.js';
+import { parseMonitorMissing } from '../../src/clients/nlserver/monitorMissing.js';
+import type { ParsedOutput } from '../../src/clients/nlserver/output.js';
+import { parsePdump } from '../../src/clients/nlserver/pdump.js';
 import { ALNUM, DIGITS, LOWER, UPPER, check, junk, mutated, over, tokenText } from './runs.js';
 
 const MIB = 1024 * 1024;

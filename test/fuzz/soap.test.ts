@@ -2,9 +2,9 @@
 import { describe, test } from '@jest/globals';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { REDACTED, readQueryAnswer, redactSecrets } from '../../src/campaign/soapClient.js';
+import { REDACTED, readQueryAnswer, redactSecrets } from '../../src/clients/soapSession.js';
 import { SOAP_ENVELOPE_NAMESPACES, parseSoapEnvelope } from '../../src/checks/soap.js';
-import type { XmlNode } from '../../src/checks/xml.js';
+import type { XmlNode } from '../../src/clients/xml.js';
 import { ALNUM, DIGITS, LOWER, check, identifier, junk, mutated, nested, over, textValue, tokenText, xmlEscape } from './runs.js';
 
 const [SOAP11, SOAP12] = SOAP_ENVELOPE_NAMESPACES as [string, string];

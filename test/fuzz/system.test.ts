@@ -3,12 +3,12 @@
 import { describe, test } from '@jest/globals';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { coreFileName, parseCorePattern } from '../../src/system/coreFiles.js';
-import { parseFileNr } from '../../src/system/fileHandles.js';
-import { parseCpuinfo, parseLoadavg } from '../../src/system/loadavg.js';
-import { parseMeminfo } from '../../src/system/meminfo.js';
-import { parsePidMax } from '../../src/system/pidMax.js';
-import { parseShm } from '../../src/system/shm.js';
+import { coreFileName, parseCorePattern } from '../../src/snapshot/coreFiles.js';
+import { parseFileNr } from '../../src/snapshot/fileHandles.js';
+import { parseCpuinfo, parseLoadavg } from '../../src/snapshot/loadavg.js';
+import { parseMeminfo } from '../../src/snapshot/meminfo.js';
+import { parsePidMax } from '../../src/snapshot/pidMax.js';
+import { parseShm } from '../../src/snapshot/shm.js';
 import { ALNUM, DIGITS, attempt, check, expectClearError, junk, mutated, over, tokenText } from './runs.js';
 
 const KIB = 1024;

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { plugins } from '../../probes/index.js';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AgentConfig } from '../../src/config/schema.js';
-import type { RowStatus } from '../../src/engine/store.js';
-import { silentLogger } from '../../src/logger.js';
-import { statusDocument, statusText } from '../../src/status.js';
-import { statusPage } from '../../src/statusPage.js';
+import type { RowStatus } from '../../src/core/store.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { statusDocument, statusText } from '../../src/output/status.js';
+import { statusPage } from '../../src/output/statusPage.js';
 import { SimulatedHost } from '../sim/host.js';
 import { sleep } from './faultDaemon.js';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { INSTANCE_NAME as DISCOVERY_INSTANCE_NAME } from '../../src/discovery/index.js';
-import { INSTANCE_NAME, MODULE_NAME } from '../../src/names.js';
+import { INSTANCE_NAME, MODULE_NAME } from '../../src/util/names.js';
 import { freePort } from '../sim/host.js';
 import { FaultDaemon, findRow } from './faultDaemon.js';
 import { CLI, runCli, waitFor } from './helpers.js';

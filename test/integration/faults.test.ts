@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readdir, readFile } from 'node:fs/promises';
 import { plugins } from '../../probes/index.js';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/logger.js';
-import { nlserverReader } from '../../src/nlserver/view.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { nlserverReader } from '../../src/clients/nlserver/view.js';
 import { createCycleSnapshot } from '../../src/snapshot/cycle.js';
 import { readProcesses } from '../../src/snapshot/processes.js';
 import { SimulatedHost } from '../sim/host.js';

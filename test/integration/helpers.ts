@@ -1,8 +1,8 @@
 import { execa, type ResultPromise } from 'execa';
 import path from 'node:path';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../src/util/paths.js';
 
-export const CLI = path.join(projectRoot(), 'dist', 'src', 'cli.js');
+export const CLI = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
 export interface CliResult {
   exitCode: number | undefined;

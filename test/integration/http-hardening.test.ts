@@ -6,10 +6,10 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import { parseConfig } from '../../src/config/load.js';
-import { SERVER_LIMITS, startServer, type StatusServer } from '../../src/server.js';
-import type { Logger } from '../../src/types.js';
+import { SERVER_LIMITS, startServer, type StatusServer } from '../../src/http/server.js';
+import type { Logger } from '../../src/core/contracts.js';
 import { freeTcpPort } from '../sim/net-util.js';
 import { Daemon } from './helpers.js';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { freePort, SimulatedHost } from '../sim/host.js';
 import { waitFor, type StatusDoc } from './helpers.js';
 

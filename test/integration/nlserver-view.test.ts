@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { plugins } from '../../probes/index.js';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { SimulatedHost } from '../sim/host.js';
 import { check, row, runCli, type StatusDoc } from './helpers.js';
 

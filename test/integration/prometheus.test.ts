@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { web } from '../../probes/web.js';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { freeTcpPort } from '../sim/net-util.js';
 import { SimulatedHost } from '../sim/host.js';
 import { Daemon, waitFor } from './helpers.js';

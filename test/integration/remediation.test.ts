@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { freePort, SimulatedHost } from '../sim/host.js';
 import { recordingLogger, type LogEntry } from '../unit/remediation/harness.js';

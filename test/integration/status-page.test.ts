@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import YAML from 'yaml';
-import { STATE_COLOURS, STATUS_PAGE_CSP } from '../../src/statusPage.js';
+import { STATE_COLOURS, STATUS_PAGE_CSP } from '../../src/output/statusPage.js';
 import { SimulatedHost } from '../sim/host.js';
 import { Daemon, row } from './helpers.js';
 

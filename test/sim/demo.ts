@@ -23,7 +23,7 @@ const configFile = await sim.writeAgentConfig({
 });
 const agentLog = path.join(sim.root, 'agent.log');
 const agentOut = openSync(agentLog, 'a');
-const agent = spawn(process.execPath, [path.join(projectDir(), 'dist', 'src', 'cli.js'), 'run', '--config', configFile], {
+const agent = spawn(process.execPath, [path.join(projectDir(), 'dist', 'src', 'cli', 'main.js'), 'run', '--config', configFile], {
   stdio: ['ignore', agentOut, agentOut],
 });
 

@@ -1,5 +1,5 @@
 import { createCycleSnapshot } from '../../src/snapshot/cycle.js';
-import type { CheckContext, Logger } from '../../src/types.js';
+import type { CheckContext, Logger } from '../../src/core/contracts.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
-import { AgentMetrics } from '../../src/metrics.js';
-import { projectRoot } from '../../src/paths.js';
+import { AgentMetrics } from '../../src/metrics/agentMetrics.js';
+import { projectRoot } from '../../src/util/paths.js';
 
 // The shipped Grafana dashboard may only query series the agent really exports, with the labels they
 // really carry once Prometheus has scraped them with the shipped scrape job (config/prometheus/scrape.yml);

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, LineDestination } from '../../src/logger.js';
+import { createLogger, LineDestination } from '../../src/util/logger.js';
 
 let dir: string;
 const fds: number[] = [];

@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import type { Row } from '../../src/engine/plan.js';
-import type { CheckOutcome } from '../../src/engine/runner.js';
-import { StatusStore, type RowStatus } from '../../src/engine/store.js';
-import { MAX_SUMMARY_ROWS, nagiosOutput, nagiosUnknown, perfLabel, pluginText, SUMMARY_DETAIL_CHARS } from '../../src/nagios.js';
-import type { ProbePlugin } from '../../src/plugin.js';
-import type { CheckState } from '../../src/types.js';
+import type { Row } from '../../src/core/plan.js';
+import type { CheckOutcome } from '../../src/core/runner.js';
+import { StatusStore, type RowStatus } from '../../src/core/store.js';
+import { MAX_SUMMARY_ROWS, nagiosOutput, nagiosUnknown, perfLabel, pluginText, SUMMARY_DETAIL_CHARS } from '../../src/output/nagios.js';
+import type { ProbePlugin } from '../../src/core/plugin.js';
+import type { CheckState } from '../../src/core/contracts.js';
 
 const WEB_HINT = "Check this module if the console and web connections don't work and trigger an **xtk:session** type error";
 const planRow = (module: string, instance = 'default', enabled = true, hint = `hint of ${module}`): Row => {

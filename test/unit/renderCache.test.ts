@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { gunzipSync } from 'node:zlib';
-import { acceptsGzip, RenderCache } from '../../src/renderCache.js';
+import { acceptsGzip, RenderCache } from '../../src/http/renderCache.js';
 
 describe('render cache', () => {
   test('one rendering per version, shared by concurrent requests', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import type { Row } from '../../src/engine/plan.js';
-import type { CheckOutcome } from '../../src/engine/runner.js';
-import { StatusStore, type RowStatus } from '../../src/engine/store.js';
-import type { ProbePlugin } from '../../src/plugin.js';
-import { escapeHtml, hintSegments, REFRESH_SECONDS, STATUS_PAGE_CSP, statusPage } from '../../src/statusPage.js';
+import type { Row } from '../../src/core/plan.js';
+import type { CheckOutcome } from '../../src/core/runner.js';
+import { StatusStore, type RowStatus } from '../../src/core/store.js';
+import type { ProbePlugin } from '../../src/core/plugin.js';
+import { escapeHtml, hintSegments, REFRESH_SECONDS, STATUS_PAGE_CSP, statusPage } from '../../src/output/statusPage.js';
 
 const plugin = (module: string, hint: string, scope = `scope of ${module}`): ProbePlugin => ({
   module,

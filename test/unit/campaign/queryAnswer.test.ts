@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { readQueryAnswer } from '../../../src/campaign/soapClient.js';
+import { readQueryAnswer } from '../../../src/clients/soapSession.js';
 import { parseSoapEnvelope } from '../../../src/checks/soap.js';
-import type { XmlNode } from '../../../src/checks/xml.js';
+import type { XmlNode } from '../../../src/clients/xml.js';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { CampaignSoapClient, CampaignSoapError, isSessionFault, redactSecrets } from '../../../src/campaign/soapClient.js';
+import { CampaignSoapClient, CampaignSoapError, isSessionFault, redactSecrets } from '../../../src/clients/soapSession.js';
 import { freePort, SimulatedHost } from '../../sim/host.js';
 
 const LOGIN = 'monitoring';

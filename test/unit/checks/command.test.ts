@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { commandCheck, runCommand } from '../../../src/checks/command.js';
+import { commandCheck, runCommand } from '../../../src/clients/command.js';
 import { makeContext } from '../ctx.js';
 
 const NODE = process.execPath;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { assertCheckName, firstLine, formatBytes, formatDuration, snippet } from '../../../src/checks/format.js';
+import { assertCheckName, firstLine, formatBytes, formatDuration, snippet } from '../../../src/util/format.js';
 
 describe('formatDuration', () => {
   test.each([

@@ -2,10 +2,10 @@ import { describe, expect, test } from '@jest/globals';
 import { memoryCheck } from '../../../src/checks/memory.js';
 import { monitorMissingCheck } from '../../../src/checks/monitorMissing.js';
 import { nlserverCommandCheck } from '../../../src/checks/nlserverCommand.js';
-import { parseMonitorMissing } from '../../../src/nlserver/monitorMissing.js';
-import { parsePdump } from '../../../src/nlserver/pdump.js';
-import { offView, type NlserverView } from '../../../src/nlserver/view.js';
-import type { ProcessInfo } from '../../../src/types.js';
+import { parseMonitorMissing } from '../../../src/clients/nlserver/monitorMissing.js';
+import { parsePdump } from '../../../src/clients/nlserver/pdump.js';
+import { offView, type NlserverView } from '../../../src/clients/nlserver/view.js';
+import type { ProcessInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 
 const BANNER = 'Application server for Adobe Campaign Classic (7.3 24.1 build 9356@abc1234) of 01/03/2024';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isModuleProcess, processCheck } from '../../../src/checks/process.js';
 import { parseCmdline } from '../../../src/snapshot/processes.js';
-import type { CheckContext, ProcessInfo } from '../../../src/types.js';
+import type { CheckContext, ProcessInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { processAgeCheck } from '../../../src/checks/processAge.js';
 import { processCountCheck } from '../../../src/checks/processCount.js';
-import type { ProcessInfo } from '../../../src/types.js';
+import type { ProcessInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 
 const DAY = 86_400_000;

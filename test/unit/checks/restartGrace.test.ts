@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { inWindow, parseTimeOfDay, withRestartGrace } from '../../../src/checks/restartGrace.js';
-import type { Check, CheckResult } from '../../../src/types.js';
+import type { Check, CheckResult } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 
 const MINUTE = 60_000;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { socketCheck } from '../../../src/checks/socket.js';
-import type { SocketInfo } from '../../../src/types.js';
+import type { SocketInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 
 /** A context whose socket table is given data instead of /proc: for states the host cannot easily be put in. */

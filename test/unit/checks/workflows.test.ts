@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { CampaignSoapClient } from '../../../src/campaign/soapClient.js';
+import { CampaignSoapClient } from '../../../src/clients/soapSession.js';
 import { parseCampaignDate, trackingWorkflowCheck, workflowsInErrorCheck } from '../../../src/checks/workflows.js';
 import { SimulatedHost } from '../../sim/host.js';
 import { makeContext } from '../ctx.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { plugins } from '../../../probes/index.js';
 import { buildConfigSchema } from '../../../src/config/schema.js';
-import { projectRoot } from '../../../src/paths.js';
+import { projectRoot } from '../../../src/util/paths.js';
 
 // The README's configuration reference is written by hand for people, and checked here against the
 // schema the agent actually enforces: every key is documented, nothing documented is invented, and

@@ -5,9 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BasicAuth, parseBasic, VERIFIED_TTL_MS } from '../../../src/basicAuth.js';
+import { BasicAuth, parseBasic, VERIFIED_TTL_MS } from '../../../src/http/basicAuth.js';
 import { ConfigError } from '../../../src/config/load.js';
-import { loadWebConfig } from '../../../src/webConfig.js';
+import { loadWebConfig } from '../../../src/http/webConfig.js';
 
 // The web config file parser and the basic auth verifier, without a daemon (the daemon side is
 // test/integration/web-config.test.ts).

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { confParses, discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
 import { KNOWN_MODULES } from '../../../src/discovery/serverConfXml.js';
-import type { Install } from '../../../src/types.js';
+import type { Install } from '../../../src/core/contracts.js';
 import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
 
 const SERVER_CONF = `<?xml version='1.0'?>

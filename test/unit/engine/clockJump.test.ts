@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent } from '../../../src/agent.js';
+import { Agent } from '../../../src/agent/agent.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { Scheduler } from '../../../src/engine/scheduler.js';
-import { silentLogger } from '../../../src/logger.js';
-import type { ProbePlugin } from '../../../src/plugin.js';
-import type { Logger } from '../../../src/types.js';
+import { Scheduler } from '../../../src/core/scheduler.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import type { ProbePlugin } from '../../../src/core/plugin.js';
+import type { Logger } from '../../../src/core/contracts.js';
 
 const HOUR = 3_600_000;
 

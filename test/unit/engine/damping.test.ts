@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import type { Row } from '../../../src/engine/plan.js';
-import type { CheckOutcome } from '../../../src/engine/runner.js';
-import { StatusStore } from '../../../src/engine/store.js';
-import { AgentMetrics } from '../../../src/metrics.js';
-import type { ProbePlugin } from '../../../src/plugin.js';
-import type { CheckState } from '../../../src/types.js';
+import type { Row } from '../../../src/core/plan.js';
+import type { CheckOutcome } from '../../../src/core/runner.js';
+import { StatusStore } from '../../../src/core/store.js';
+import { AgentMetrics } from '../../../src/metrics/agentMetrics.js';
+import type { ProbePlugin } from '../../../src/core/plugin.js';
+import type { CheckState } from '../../../src/core/contracts.js';
 
 const plugin: ProbePlugin = {
   module: 'mta',

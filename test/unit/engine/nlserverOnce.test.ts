@@ -3,9 +3,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
-import { Agent } from '../../../src/agent.js';
+import { Agent } from '../../../src/agent/agent.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { silentLogger } from '../../../src/logger.js';
+import { silentLogger } from '../../../src/util/logger.js';
 
 // A real executable standing in for nlserver that records each run: however many module rows a
 // cycle checks, pdump and monitor -missing run once each.

@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
-import { Agent } from '../../../src/agent.js';
+import { Agent } from '../../../src/agent/agent.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { buildPlan } from '../../../src/engine/plan.js';
+import { buildPlan } from '../../../src/core/plan.js';
 import { discoverInstall } from '../../../src/discovery/index.js';
-import { silentLogger } from '../../../src/logger.js';
-import type { CycleSnapshot } from '../../../src/types.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import type { CycleSnapshot } from '../../../src/core/contracts.js';
 
 let installDir: string;
 

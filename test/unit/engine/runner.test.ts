@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { runCheck, type RunOptions } from '../../../src/engine/runner.js';
-import { exitCodeOf, worst } from '../../../src/engine/states.js';
-import { silentLogger } from '../../../src/logger.js';
-import type { Check, CheckContext, CycleSnapshot } from '../../../src/types.js';
+import { runCheck, type RunOptions } from '../../../src/core/runner.js';
+import { exitCodeOf, worst } from '../../../src/core/states.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import type { Check, CheckContext, CycleSnapshot } from '../../../src/core/contracts.js';
 
 const snapshot: CycleSnapshot = { processes: async () => [], sockets: async () => [] };
 const options = (timeoutMs = 200): RunOptions => ({ snapshot, now: Date.now, log: silentLogger, timeoutMs, memoryFor: () => new Map() });

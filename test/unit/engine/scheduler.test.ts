@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { Agent } from '../../../src/agent.js';
+import { Agent } from '../../../src/agent/agent.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { Scheduler } from '../../../src/engine/scheduler.js';
-import { silentLogger } from '../../../src/logger.js';
-import type { ProbePlugin } from '../../../src/plugin.js';
-import type { Logger } from '../../../src/types.js';
+import { Scheduler } from '../../../src/core/scheduler.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import type { ProbePlugin } from '../../../src/core/plugin.js';
+import type { Logger } from '../../../src/core/contracts.js';
 
 /** A plugin whose single check takes `busyMs`, recording how many runs overlap. */
 function slowPlugin(busyMs: number, stats: { runs: number; active: number; maxActive: number }): ProbePlugin {

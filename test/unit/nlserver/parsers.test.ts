@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseMonitorMissing } from '../../../src/nlserver/monitorMissing.js';
-import { parsePdump } from '../../../src/nlserver/pdump.js';
+import { parseMonitorMissing } from '../../../src/clients/nlserver/monitorMissing.js';
+import { parsePdump } from '../../../src/clients/nlserver/pdump.js';
 
 const MIB = 1024 * 1024;
 

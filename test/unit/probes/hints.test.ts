@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
-import { projectRoot } from '../../../src/paths.js';
+import { projectRoot } from '../../../src/util/paths.js';
 
 // Adobe's table (help/production/using/modules-and-frequent-issues.md), committed as a fixture;
 // hints must stay verbatim to it.

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { createSystemPlugin, system } from '../../../probes/system.js';
 import { ConfigError, parseConfig } from '../../../src/config/load.js';
-import type { ProbePlugin } from '../../../src/plugin.js';
-import type { CheckResult, CycleSnapshot, Install, ProbeTarget, ProcessInfo } from '../../../src/types.js';
+import type { ProbePlugin } from '../../../src/core/plugin.js';
+import type { CheckResult, CycleSnapshot, Install, ProbeTarget, ProcessInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 import { HEALTHY_PROC, SHM_HEADER, shmRow, TempDirs, writeFiles } from '../system/procFixture.js';
 

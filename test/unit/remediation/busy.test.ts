@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { judgeWho } from '../../../src/remediation/busy.js';
+import { judgeWho } from '../../../src/restarts/busy.js';
 import { BUSY_WHO, IDLE_WHO } from './harness.js';
 
 // The documented `nlserver pdump -who` tail (campaign-facts §3).

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import YAML from 'yaml';
 import { plugins } from '../../../probes/index.js';
 import { ConfigError, parseConfig } from '../../../src/config/load.js';
-import { remediationSettings } from '../../../src/remediation/config.js';
+import { remediationSettings } from '../../../src/config/restarts.js';
 
 const FILE = '/etc/campaign-health/agent.yaml';
 

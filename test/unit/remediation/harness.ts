@@ -1,10 +1,10 @@
 import YAML from 'yaml';
 import { plugins } from '../../../probes/index.js';
-import type { CommandResult } from '../../../src/checks/command.js';
+import type { CommandResult } from '../../../src/clients/command.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { AgentConfig } from '../../../src/config/schema.js';
-import type { CheckOutcome } from '../../../src/engine/runner.js';
-import type { NlserverView } from '../../../src/nlserver/view.js';
+import type { CheckOutcome } from '../../../src/core/runner.js';
+import type { NlserverView } from '../../../src/clients/nlserver/view.js';
 import {
   Remediator,
   type ObservedStatus,
@@ -12,8 +12,8 @@ import {
   type RemediationAction,
   type RemediationMetrics,
   type RemediationResult,
-} from '../../../src/remediation/remediator.js';
-import type { CheckState, Logger } from '../../../src/types.js';
+} from '../../../src/restarts/restarter.js';
+import type { CheckState, Logger } from '../../../src/core/contracts.js';
 
 // The rule engine with everything around it faked: a clock, a recording nlserver, a recording
 // metrics sink and logger, a view that is up unless told otherwise.

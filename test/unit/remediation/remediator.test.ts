@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { AgentMetrics } from '../../../src/metrics.js';
-import { Remediator } from '../../../src/remediation/remediator.js';
-import { offView } from '../../../src/nlserver/view.js';
+import { AgentMetrics } from '../../../src/metrics/agentMetrics.js';
+import { Remediator } from '../../../src/restarts/restarter.js';
+import { offView } from '../../../src/clients/nlserver/view.js';
 import { BUSY_WHO, Harness, MINUTE, T0, commandResult, configWith, recordingLogger, row, status, upView, type LogEntry } from './harness.js';
 
 const ON = { restart: true };

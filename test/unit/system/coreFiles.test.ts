@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { coreFileName, findCoreFiles, parseCorePattern, readCorePattern } from '../../../src/system/coreFiles.js';
+import { coreFileName, findCoreFiles, parseCorePattern, readCorePattern } from '../../../src/snapshot/coreFiles.js';
 import { TempDirs, writeFiles } from './procFixture.js';
 
 const temp = new TempDirs();

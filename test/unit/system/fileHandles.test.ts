@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import path from 'node:path';
-import { parseFileNr, readFileHandles } from '../../../src/system/fileHandles.js';
+import { parseFileNr, readFileHandles } from '../../../src/snapshot/fileHandles.js';
 import { TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { judge, listSome, percent, thresholdPercent, thresholdText } from '../../../src/system/judge.js';
+import { judge, listSome, percent, thresholdPercent, thresholdText } from '../../../src/checks/system/judge.js';
 
 describe('judge', () => {
   const ratios = { warning: 0.8, critical: 0.9 };

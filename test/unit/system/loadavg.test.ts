@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { parseCpuinfo, parseLoadavg, readCpuCount, readLoadavg } from '../../../src/system/loadavg.js';
+import { parseCpuinfo, parseLoadavg, readCpuCount, readLoadavg } from '../../../src/snapshot/loadavg.js';
 import { TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

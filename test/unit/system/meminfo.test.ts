@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import path from 'node:path';
-import { parseMeminfo, readMeminfo } from '../../../src/system/meminfo.js';
+import { parseMeminfo, readMeminfo } from '../../../src/snapshot/meminfo.js';
 import { HEALTHY_PROC, TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

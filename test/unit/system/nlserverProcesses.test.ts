@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { findTooOld, findZombies, isNlserver, moduleLabel, tooOldAfterMs } from '../../../src/system/nlserverProcesses.js';
-import type { ProcessInfo } from '../../../src/types.js';
+import { findTooOld, findZombies, isNlserver, moduleLabel, tooOldAfterMs } from '../../../src/snapshot/nlserverProcesses.js';
+import type { ProcessInfo } from '../../../src/core/contracts.js';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);

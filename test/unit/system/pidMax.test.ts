@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import path from 'node:path';
-import { parsePidMax, readPidMax } from '../../../src/system/pidMax.js';
+import { parsePidMax, readPidMax } from '../../../src/snapshot/pidMax.js';
 import { TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseShm, readShm } from '../../../src/system/shm.js';
+import { parseShm, readShm } from '../../../src/snapshot/shm.js';
 import { SHM_HEADER, shmRow, TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

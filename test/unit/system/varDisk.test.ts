@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { readFilesystem } from '../../../src/system/varDisk.js';
+import { readFilesystem } from '../../../src/snapshot/varDisk.js';
 import { TempDirs } from './procFixture.js';
 
 const temp = new TempDirs();

@@ -1,0 +1,60 @@
+import { parseDuration } from '../config/duration.js';
+import path from 'node:path';
+import { freshnessCheck } from './freshness.js';
+import { memoryCheck } from './memory.js';
+import { monitorMissingCheck } from './monitorMissing.js';
+import { processCheck } from './process.js';
+import { withRestartGrace } from './restartGrace.js';
+import type { Check, ProbeTarget } from '../core/contracts.js';
+
+// Campaign's defaults for every module node of serverConf.xml.
+const DEFAULT_WARNING_MB = 1600;
+const DEFAULT_ALERT_MB = 1800;
+
+/**
+ * What every resident Campaign module (`nlserver <module>`) is checked for: its process, Campaign's
+ * own `monitor -missing` list and pdump memory against serverConf's thresholds, plus the module's own
+ * checks. Critical results inside the daily-restart window are only warnings.
+ */
+export function daemonChecks(target: ProbeTarget, own: Check[] = []): Check[] {
+  const machineWide = target.instance === 'default';
+  const selector = { module: target.module, ...(machineWide ? {} : { instance: target.instance }) };
+  const attributes = target.install.moduleAttributes(target.module, machineWide ? undefined : target.instance);
+  const checks = [
+    processCheck(selector),
+    monitorMissingCheck(selector),
+    memoryCheck({
+      ...selector,
+      warningMb: positive(attributes.maxProcessMemoryWarningMb) ?? DEFAULT_WARNING_MB,
+      alertMb: positive(attributes.maxProcessMemoryAlertMb) ?? DEFAULT_ALERT_MB,
+    }),
+    ...own,
+  ];
+  const graceMs = parseDuration((target.config.restartGrace as string | undefined) ?? '0s') ?? 0;
+  return withRestartGrace(checks, { restartTime: attributes.processRestartTime, graceMs });
+}
+
+/**
+ * `log`: the module's log in var/<instance>/log (`<name>.log`, or `<name>_2.log` right after a
+ * rotation) written within maxAge. Modules log through syslogd, so a silent log is also how a
+ * syslogd problem shows; stale is a warning, not proof the module is down.
+ */
+export function moduleLogCheck(target: ProbeTarget, file: string, maxAgeMs: number): Check {
+  return freshnessCheck({
+    name: 'log',
+    dir: path.join(target.install.varDir, target.instance, 'log'),
+    glob: `${file}{,_2}.log`,
+    maxAgeMs,
+    staleState: 'warning',
+  });
+}
+
+/** Check names are label-safe ([a-z0-9_]); instance and job names may carry capitals, dots and dashes. */
+export function labelSafe(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+function positive(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+}

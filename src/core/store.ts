@@ -1,0 +1,159 @@
+import type { State } from './contracts.js';
+import type { Row } from './plan.js';
+import type { CheckOutcome } from './runner.js';
+import { formatDuration } from '../util/format.js';
+import { isUp, worst } from './states.js';
+
+// A result older than this many schedule intervals (plus the timeout) no longer describes the module.
+export const STALE_INTERVALS = 3;
+
+export interface RowStatus {
+  key: string;
+  module: string;
+  instance: string;
+  scope: string;
+  remediation: string;
+  state: State;
+  /** ms since the epoch when the row entered its current state. */
+  since: number;
+  /** ms since the epoch of the last completed run, undefined before the first one. */
+  lastRun?: number;
+  /** One line: the worst checks' messages, or why the row is disabled or blocked. */
+  detail: string;
+  checks: CheckOutcome[];
+  /** Set when the row turned unknown because its last result got too old. */
+  stale?: boolean;
+}
+
+/** Consecutive runs on each side of up/down, for flap damping. */
+interface Streak {
+  down: number;
+  up: number;
+}
+
+/** The current truth about every row, in plan order; the only state the interfaces read. */
+export class StatusStore {
+  private rows = new Map<string, RowStatus>();
+  private order: string[] = [];
+  private streaks = new Map<string, Streak>();
+  private plan = new Map<string, Row>();
+  /** Bumped on every change of any row: renderers cache their output per version. */
+  version = 0;
+  /** Told about every row that goes stale, so metrics follow. */
+  onStale?: (status: RowStatus) => void;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Aligns the rows with a (re)computed plan: new rows appear, vanished rows go, disabled rows say so. */
+  sync(plan: readonly Row[], now: number): { added: string[]; removed: string[] } {
+    const keys = new Set(plan.map((row) => row.key));
+    const removed = [...this.rows.keys()].filter((key) => !keys.has(key));
+    for (const key of removed) {
+      this.rows.delete(key);
+      this.streaks.delete(key);
+    }
+    this.version += 1;
+    this.plan = new Map(plan.map((row) => [row.key, row]));
+    const added: string[] = [];
+    for (const row of plan) {
+      const existing = this.rows.get(row.key);
+      if (!existing) added.push(row.key);
+      if (!row.enabled) this.set(row, 'disabled', row.note, [], now, undefined);
+      else if (row.blocked) this.set(row, 'unknown', row.blocked, [], now, now);
+      else if (!existing || existing.state === 'disabled') this.set(row, 'unknown', 'not checked yet', [], now, undefined);
+    }
+    this.order = plan.map((row) => row.key);
+    return { added, removed };
+  }
+
+  record(row: Row, outcomes: CheckOutcome[], now: number): RowStatus {
+    const observed = outcomes.length === 0 ? 'ok' : worst(outcomes.map((outcome) => outcome.state));
+    const failing = outcomes.filter((outcome) => outcome.state === observed && observed !== 'ok');
+    const detail = outcomes.length === 0 ? 'no checks apply' : summary(failing.length > 0 ? failing : outcomes);
+    const streak = this.countStreak(row.key, observed);
+    const previous = this.rows.get(row.key);
+    const held = previous ? damped(row, previous, observed, streak) : undefined;
+    if (held) return this.set(row, held.state, `${held.note}: ${detail}`, outcomes, now, now);
+    return this.set(row, observed, detail, outcomes, now, now);
+  }
+
+  get(key: string): RowStatus | undefined {
+    this.expireStale();
+    return this.rows.get(key);
+  }
+
+  all(): RowStatus[] {
+    this.expireStale();
+    return this.order.map((key) => this.rows.get(key)).filter((row): row is RowStatus => row !== undefined);
+  }
+
+  /**
+   * Rows whose last result is older than 3 schedule intervals (plus the timeout) turn `unknown`: an old
+   * "ok" must not keep looking fresh when the scheduler stopped or a cycle hangs.
+   */
+  expireStale(now = this.now()): void {
+    for (const [key, status] of this.rows) {
+      const row = this.plan.get(key);
+      if (!row || !row.enabled || row.blocked || status.lastRun === undefined || status.stale) continue;
+      const ageMs = now - status.lastRun;
+      if (ageMs <= STALE_INTERVALS * row.intervalMs + row.timeoutMs) continue;
+      const expected = `expected every ${formatDuration(row.intervalMs)}`;
+      const stale = this.set(row, 'unknown', `stale: last checked ${formatDuration(ageMs)} ago (${expected}); the probe schedule stopped or hangs`, status.checks, now, undefined);
+      stale.stale = true;
+      this.onStale?.(stale);
+    }
+  }
+
+  private countStreak(key: string, observed: State): Streak {
+    const streak = this.streaks.get(key) ?? { down: 0, up: 0 };
+    if (isUp(observed)) this.streaks.set(key, { down: 0, up: streak.up + 1 });
+    else this.streaks.set(key, { down: streak.down + 1, up: 0 });
+    return this.streaks.get(key)!;
+  }
+
+  worstState(): State {
+    return worst(this.all().map((row) => row.state));
+  }
+
+  private set(row: Row, state: State, detail: string, checks: CheckOutcome[], now: number, lastRun: number | undefined): RowStatus {
+    const previous = this.rows.get(row.key);
+    const status: RowStatus = {
+      key: row.key,
+      module: row.module,
+      instance: row.instance,
+      scope: row.plugin.scope,
+      remediation: row.plugin.hint,
+      state,
+      // min: a clock set back must not leave `since` in the future.
+      since: previous && previous.state === state ? Math.min(previous.since, now) : now,
+      lastRun: lastRun ?? previous?.lastRun,
+      detail,
+      checks,
+    };
+    this.rows.set(row.key, status);
+    this.version += 1;
+    return status;
+  }
+}
+
+/**
+ * Consul-style damping: crossing between up (ok, warning) and down (critical, unknown) needs
+ * failuresBeforeCritical / successesBeforeOk consecutive runs. Until then the row keeps its previous
+ * verdict and says what it saw; its checks always show the raw results. A first verdict, and a row
+ * coming back from stale or disabled, is never held.
+ */
+function damped(row: Row, previous: RowStatus, observed: State, streak: Streak): { state: State; note: string } | undefined {
+  if (previous.lastRun === undefined || previous.stale || previous.state === 'disabled') return undefined;
+  const wasUp = isUp(previous.state);
+  if (wasUp && !isUp(observed) && streak.down < row.failuresBeforeCritical) {
+    return { state: previous.state, note: `${observed} in ${streak.down} of ${row.failuresBeforeCritical} runs before the state changes (failuresBeforeCritical)` };
+  }
+  if (!wasUp && isUp(observed) && streak.up < row.successesBeforeOk) {
+    return { state: previous.state, note: `${observed} in ${streak.up} of ${row.successesBeforeOk} runs before recovery (successesBeforeOk)` };
+  }
+  return undefined;
+}
+
+function summary(outcomes: CheckOutcome[]): string {
+  return outcomes.map((outcome) => `${outcome.name}: ${outcome.message}`).join('; ');
+}

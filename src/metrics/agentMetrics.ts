@@ -1,0 +1,254 @@
+import { collectDefaultMetrics, Gauge, Counter, Registry } from 'prom-client';
+import type { Row } from '../core/plan.js';
+import type { ProbePlugin, ValueMetric } from '../core/plugin.js';
+import type { RowStatus } from '../core/store.js';
+import { isUp } from '../core/states.js';
+import { STATES } from '../core/contracts.js';
+import { REMEDIATION_ACTIONS, REMEDIATION_RESULTS, type RemediationMetrics } from '../restarts/restarter.js';
+import { SeriesGauge, type Series } from './seriesGauge.js';
+
+const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
+
+// promtool rejects these default metrics: gauges named like counters.
+const REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+const ROW_CHECK = ['module', 'instance', 'check'] as const;
+
+/** Check values every probe may produce (CheckResult.values keys); plugins declare their own too. */
+export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
+  { value: 'response_seconds', name: 'campaign_http_response_time_seconds', help: 'Response time of the check request (HTTP, SOAP, SMTP, POP3).', labels: ROW_CHECK },
+  { value: 'processes', name: 'campaign_module_processes', help: 'Processes found for the module instance.', labels: ROW_CHECK },
+  { value: 'uptime_seconds', name: 'campaign_module_process_uptime_seconds', help: 'Age of the youngest matching process.', labels: ROW_CHECK },
+  { value: 'newest_file_bytes', name: 'campaign_file_newest_size_bytes', help: 'Size of the newest watched file.', labels: ROW_CHECK },
+  { value: 'seconds_since_growth', name: 'campaign_file_growth_age_seconds', help: 'Seconds since the watched files last grew.', labels: ROW_CHECK },
+  { value: 'newest_file_age_seconds', name: 'campaign_file_newest_age_seconds', help: 'Age of the newest file of a log or job directory.', labels: ROW_CHECK },
+  { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'instance'] },
+];
+
+type RowLabels = { module: string; instance: string };
+type CheckLabels = RowLabels & { check: string };
+
+/** The series one check of a row exports, kept between cycles so a cycle only sets values. */
+interface CheckSeries {
+  labels: CheckLabels;
+  success: Series;
+  duration: Series;
+  lastRun: Series;
+  values: Map<string, { gauge: SeriesGauge; series: Series; cycle: number }>;
+  cycle: number;
+}
+
+interface RowSeries {
+  labels: RowLabels;
+  up?: Series;
+  /** One per STATES entry, in that order. */
+  states: Series[];
+  checks: Map<string, CheckSeries>;
+  /** Counts this row's updates: a check or value not seen in the latest one is gone. */
+  cycle: number;
+}
+
+/** Every series the agent exports, in one registry per agent (no global state: tests build several). */
+export class AgentMetrics implements RemediationMetrics {
+  readonly registry = new Registry();
+  private readonly up: SeriesGauge;
+  private readonly state: SeriesGauge;
+  private readonly checkSuccess: SeriesGauge;
+  private readonly checkDuration: SeriesGauge;
+  private readonly checkLastRun: SeriesGauge;
+  private readonly remediation: Gauge;
+  private readonly cycles: Counter;
+  private readonly reloadSuccess: Gauge;
+  private readonly reloadTimestamp: Gauge;
+  private readonly remediationActions: Counter;
+  private readonly remediationSuppressedGauge: Gauge;
+  /** `module@instance` of the rows with automatic remediation on, whose series exist. */
+  private remediated = new Map<string, { module: string; instance: string }>();
+  /** value key -> its declaration and gauge. */
+  private readonly values = new Map<string, { metric: ValueMetric; gauge: SeriesGauge }>();
+  /** Per row key: the series it exports, to update in place and to remove when they go. */
+  private readonly rowSeries = new Map<string, RowSeries>();
+
+  /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
+  version = 0;
+  /** Bumped by changes that are not a row's result (reload outcome, remediation, plan): shown at once. */
+  eventVersion = 0;
+  /** Runs at the start of every scrape (the agent expires stale results there). */
+  beforeCollect?: () => void;
+
+  constructor(version: string, plugins: readonly ProbePlugin[] = []) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of REJECTED_DEFAULTS) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name: 'campaign_agent_build_info',
+      help: 'Agent version; always 1. The campaign_* results come from scheduled probe runs, cached between runs, not from the scrape.',
+      labelNames: ['version'],
+      registers,
+      // Collected before every campaign_module_* series: results gone stale turn unknown in this scrape.
+      collect: () => this.beforeCollect?.(),
+    }).set({ version }, 1);
+    const registry = this.registry;
+    this.up = new SeriesGauge('campaign_module_up', `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, ['module', 'instance'], registry);
+    this.state = new SeriesGauge('campaign_module_state', `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, ['module', 'instance', 'state'], registry);
+    this.checkSuccess = new SeriesGauge('campaign_check_success', `1 when the check passed (ok), 0 otherwise. ${CACHED}`, ROW_CHECK, registry);
+    this.checkDuration = new SeriesGauge('campaign_check_duration_seconds', `How long the check took. ${CACHED}`, ROW_CHECK, registry);
+    this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', ROW_CHECK, registry);
+    this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
+    this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
+    // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
+    this.reloadSuccess = new Gauge({ name: 'campaign_agent_config_last_reload_success', help: 'Whether the last config load succeeded: 1 after start and after an accepted SIGHUP reload (config and web config file), 0 after a refused one (the previous config keeps running). Set by the daemon, not by the scheduled probes.', registers });
+    this.reloadTimestamp = new Gauge({ name: 'campaign_agent_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or SIGHUP), Unix time. Set by the daemon, not by the scheduled probes.', registers });
+    this.configLoaded(true, Date.now());
+    this.remediationActions = new Counter({ name: 'campaign_remediation_actions_total', help: 'Automatic remediation decisions taken after scheduled probe runs (modules.<name>.remediation): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'instance', 'action', 'result'], registers });
+    this.remediationSuppressedGauge = new Gauge({ name: 'campaign_remediation_suppressed', help: '1 while automatic remediation of the module is held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'instance'], registers });
+    for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
+      const known = this.values.get(metric.value);
+      if (known) {
+        if (known.metric.name !== metric.name) throw new Error(`check value ${metric.value} is declared twice (${known.metric.name}, ${metric.name})`);
+        continue;
+      }
+      const gauge = new SeriesGauge(metric.name, `${metric.help} ${CACHED}`, metric.labels, registry);
+      this.values.set(metric.value, { metric, gauge });
+    }
+  }
+
+  /** Pre-creates series for every row so alerts see them from the first scrape. */
+  syncPlan(plan: readonly Row[], removedKeys: readonly string[], statusOf: (key: string) => RowStatus | undefined): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    for (const key of removedKeys) this.dropRow(key);
+    for (const row of plan) {
+      this.remediation.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
+      const status = statusOf(row.key);
+      if (status) this.updateRow(status);
+    }
+  }
+
+  updateRow(status: RowStatus): void {
+    this.version += 1;
+    const row = this.rowSeriesOf(status);
+    const cycle = ++row.cycle;
+    row.states.forEach((series, i) => (series.value = STATES[i] === status.state ? 1 : 0));
+    if (status.state === 'disabled') {
+      if (row.up) this.up.remove(row.labels);
+      row.up = undefined;
+    } else {
+      row.up ??= this.up.at(row.labels);
+      row.up.value = isUp(status.state) ? 1 : 0;
+    }
+    for (const check of status.checks) {
+      let series = row.checks.get(check.name);
+      if (!series) {
+        const labels = { ...row.labels, check: check.name };
+        series = { labels, success: this.checkSuccess.at(labels), duration: this.checkDuration.at(labels), lastRun: this.checkLastRun.at(labels), values: new Map(), cycle };
+        row.checks.set(check.name, series);
+      }
+      series.cycle = cycle;
+      series.success.value = check.state === 'ok' ? 1 : 0;
+      series.duration.value = check.durationMs / 1000;
+      series.lastRun.value = check.lastRun / 1000;
+      for (const key in check.values) {
+        const value = check.values[key];
+        const declared = this.values.get(key);
+        if (!declared || value === undefined || !Number.isFinite(value)) continue;
+        let exported = series.values.get(key);
+        // A value whose labels changed (check.labels) is a new series; the old one goes.
+        if (!exported || !sameLabels(exported.series.labels, declared.metric.labels, check.labels, series.labels)) {
+          if (exported) declared.gauge.remove(exported.series.labels);
+          exported = { gauge: declared.gauge, series: declared.gauge.at({ ...check.labels, ...series.labels }), cycle };
+          series.values.set(key, exported);
+        }
+        exported.cycle = cycle;
+        exported.series.value = value;
+      }
+      // Series a check no longer produces are removed, not left stale.
+      for (const [key, exported] of series.values) {
+        if (exported.cycle === cycle) continue;
+        exported.gauge.remove(exported.series.labels);
+        series.values.delete(key);
+      }
+    }
+    for (const [name, series] of row.checks) {
+      if (series.cycle === cycle) continue;
+      this.dropCheck(series);
+      row.checks.delete(name);
+    }
+  }
+
+  private rowSeriesOf(status: RowStatus): RowSeries {
+    let row = this.rowSeries.get(status.key);
+    if (!row) {
+      const labels = { module: status.module, instance: status.instance };
+      row = { labels, states: STATES.map((state) => this.state.at({ ...labels, state })), checks: new Map(), cycle: 0 };
+      this.rowSeries.set(status.key, row);
+    }
+    return row;
+  }
+
+  /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
+  remediationRows(rows: readonly { module: string; instance: string }[]): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
+    for (const [key, labels] of this.remediated) {
+      if (wanted.has(key)) continue;
+      this.remediationSuppressedGauge.remove(labels);
+      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.remove({ ...labels, action, result });
+    }
+    for (const [key, labels] of wanted) {
+      if (this.remediated.has(key)) continue;
+      this.remediationSuppressedGauge.set(labels, 0);
+      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.inc({ ...labels, action, result }, 0);
+    }
+    this.remediated = wanted;
+  }
+
+  countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    this.remediationActions.inc(labels);
+  }
+
+  remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
+  }
+
+  countCycle(): void {
+    this.version += 1;
+    this.cycles.inc();
+  }
+
+  /** A config load at start or on SIGHUP: accepted (the timestamp moves) or refused. */
+  configLoaded(success: boolean, atMs: number): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    this.reloadSuccess.set(success ? 1 : 0);
+    if (success) this.reloadTimestamp.set(atMs / 1000);
+  }
+
+  private dropRow(key: string): void {
+    const row = this.rowSeries.get(key);
+    if (!row) return;
+    if (row.up) this.up.remove(row.labels);
+    for (const state of STATES) this.state.remove({ ...row.labels, state });
+    for (const series of row.checks.values()) this.dropCheck(series);
+    this.rowSeries.delete(key);
+  }
+
+  private dropCheck(series: CheckSeries): void {
+    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(series.labels);
+    for (const exported of series.values.values()) exported.gauge.remove(exported.series.labels);
+  }
+}
+
+/** Do a value series' labels still read what the check now reports (check labels over extra ones)? */
+function sameLabels(exported: Readonly<Record<string, string>>, names: readonly string[], extra: Record<string, string>, check: CheckLabels): boolean {
+  for (const name of names) {
+    const now = (check as Record<string, string>)[name] ?? extra[name] ?? '';
+    if (exported[name] !== now) return false;
+  }
+  return true;
+}
