@@ -1,25 +1,17 @@
-// The check primitives: each knows *how* to check one kind of thing and returns a Check.
+// The check primitives: each knows *how* to check one kind of thing and returns a Check. Probes
+// import from here; protocol code the primitives share lives in src/clients/.
 export { processCheck, isModuleProcess, type ProcessCheckOptions } from './process.js';
+export { processAgeCheck, type ProcessAgeOptions } from './processAge.js';
+export { processCountCheck, type ProcessCountOptions } from './processCount.js';
 export { socketCheck, type SocketCheckOptions } from './socket.js';
-export {
-  httpGetCheck,
-  httpRequest,
-  type HttpGetCheckOptions,
-  type HttpRequest,
-  type HttpAnswer,
-  type HttpFailure,
-} from './http.js';
-export { parseRedirTest, redirTestExpectation, type RedirTest } from './redirTest.js';
-export {
-  soapCheck,
-  parseSoapEnvelope,
-  SOAP_ENVELOPE_NAMESPACES,
-  type SoapCheckOptions,
-  type SoapEnvelope,
-  type SoapFault,
-} from './soap.js';
+export { httpGetCheck, type HttpGetCheckOptions } from './http.js';
+export { redirTestExpectation } from './redirTest.js';
+export { soapCheck, type SoapCheckOptions } from './soap.js';
 export { fileGrowthCheck, type FileGrowthCheckOptions } from './fileGrowth.js';
-export { runCommand, commandCheck, type RunCommandOptions, type CommandResult, type CommandCheckOptions } from '../clients/command.js';
-export { smtpCheck, parseSmtpReply, type SmtpCheckOptions, type SmtpReply } from './smtp.js';
-export { pop3Check, parsePop3Status, parseStatReply, type Pop3CheckOptions } from './pop3.js';
-export { formatDuration, formatBytes } from '../util/format.js';
+export { freshnessCheck, type FreshnessCheckOptions } from './freshness.js';
+export { smtpCheck, type SmtpCheckOptions } from './smtp.js';
+export { pop3Check, type Pop3CheckOptions } from './pop3.js';
+export { nlserverCommandCheck } from './nlserverCommand.js';
+export { workflowsInErrorCheck, trackingWorkflowCheck } from './workflows.js';
+export { daemonChecks, moduleLogCheck } from './daemon.js';
+export { jobChecks, jobsFor, jobsSchema, JOB_METRIC } from './jobs.js';

@@ -1,7 +1,9 @@
 // Deep checks of Campaign workflows through the SOAP API (xtk:workflow). They need an operator
 // login, so they are optional; without them the agent still checks the web module from outside.
 
-import { CampaignSoapError, type CampaignSoapClient, type QueryResult } from '../clients/soapSession.js';
+import { CampaignSoapError } from '../clients/soapSession.js';
+import type { CampaignSession } from '../core/contracts.js';
+import type { QueryResult } from '../clients/soapTypes.js';
 import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 
@@ -17,7 +19,7 @@ const FIELD_EXPR = /^@[A-Za-z][A-Za-z0-9_]*$/;
 
 export interface WorkflowsInErrorCheckOptions {
   name?: string;
-  client: CampaignSoapClient;
+  client: CampaignSession;
 }
 
 /** Counts workflows with @failed = 1: ok at 0, a warning naming the first few otherwise. */
@@ -39,7 +41,7 @@ export function workflowsInErrorCheck(opts: WorkflowsInErrorCheckOptions): Check
 
 export interface TrackingWorkflowCheckOptions {
   name?: string;
-  client: CampaignSoapClient;
+  client: CampaignSession;
   /** Default `tracking`, the internal name of Campaign's Tracking technical workflow. */
   internalName?: string;
   /**
@@ -101,7 +103,7 @@ export function trackingWorkflowCheck(opts: TrackingWorkflowCheckOptions): Check
 // ---------------------------------------------------------------------------------------------
 
 /** Client failures are not a verdict on the workflows: the check does not know, and says why. */
-async function queryOrUnknown(client: CampaignSoapClient, query: string, signal: AbortSignal): Promise<QueryResult | CheckResult> {
+async function queryOrUnknown(client: CampaignSession, query: string, signal: AbortSignal): Promise<QueryResult | CheckResult> {
   try {
     return await client.query(query, signal);
   } catch (error) {

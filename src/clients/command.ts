@@ -1,13 +1,9 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
-import { assertCheckName, firstLine } from '../util/format.js';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 /** A command that ignores SIGTERM gets SIGKILL this long after: a health check must not hang on it. */
 const FORCE_KILL_AFTER_MS = 2_000;
-const MESSAGE_MAX_CHARS = 200;
 
 export interface RunCommandOptions {
   /** Absolute path of the program; no PATH lookup, no shell. */
@@ -125,54 +121,4 @@ function describeFailure(opts: RunCommandOptions, result: ExecaOutcome, maxOutpu
   if (result.code === 'ENOENT') return `${opts.file} not found`;
   if (result.code === 'EACCES') return `${opts.file} is not executable (EACCES)`;
   return `${opts.file} could not be started (${result.code ?? 'unknown error'})`;
-}
-
-export interface CommandCheckOptions {
-  name: string;
-  file: string;
-  args: string[];
-  /** Default 0. */
-  expectExitCode?: number;
-  /** Default 10 s; the run's abort signal stops the command earlier when the check times out. */
-  timeoutMs?: number;
-  maxOutputBytes?: number;
-  env?: Record<string, string>;
-}
-
-/** Runs a program; ok when it exits with the expected code, its first line of output as message. */
-export function commandCheck(opts: CommandCheckOptions): Check {
-  const name = assertCheckName(opts.name);
-  const expectExitCode = opts.expectExitCode ?? 0;
-  const runOptions: RunCommandOptions = {
-    file: opts.file,
-    args: opts.args,
-    timeoutMs: opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    maxOutputBytes: opts.maxOutputBytes,
-    env: opts.env,
-  };
-  // Fail on a bad file or argument when the check is built, not on every run.
-  validateRunOptions(runOptions);
-  const program = path.basename(opts.file);
-  return {
-    name,
-    async run(ctx: CheckContext): Promise<CheckResult> {
-      const result = await runCommand({ ...runOptions, signal: ctx.signal });
-      const output = firstLine(result.stdout, MESSAGE_MAX_CHARS) || firstLine(result.stderr, MESSAGE_MAX_CHARS);
-      const values = result.exitCode === undefined ? undefined : { exit_code: result.exitCode };
-      if (result.exitCode === expectExitCode && !result.timedOut && !result.truncated) {
-        return { state: 'ok', message: output || `${program} exited with code ${expectExitCode}`, ...(values && { values }) };
-      }
-      return { state: 'critical', message: criticalMessage(program, expectExitCode, result, output), ...(values && { values }) };
-    },
-  };
-}
-
-function criticalMessage(program: string, expectExitCode: number, result: CommandResult, output: string): string {
-  const normalExit = result.exitCode !== undefined && !result.timedOut && !result.truncated;
-  const reason = normalExit
-    ? `${program} exited with code ${result.exitCode}, expected ${expectExitCode}`
-    : (result.error ?? `${program} failed`);
-  // What the program said about its failure is usually on stderr.
-  const said = firstLine(result.stderr, MESSAGE_MAX_CHARS) || output;
-  return said === '' ? reason : `${reason}: ${said}`;
 }

@@ -6,8 +6,11 @@
 
 import { readFile } from 'node:fs/promises';
 import { snippet } from '../util/format.js';
-import { httpRequest, parseHttpUrl, type HttpAnswer } from '../checks/http.js';
-import { parseSoapEnvelope, type SoapFault } from '../checks/soap.js';
+import type { QueryResult } from './soapTypes.js';
+
+export type { QueryResult };
+import { httpRequest, parseHttpUrl, type HttpAnswer } from './http.js';
+import { parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
 import { attributesOf, childrenOf, parseXmlRoot, splitQName, textOf, type XmlNode } from './xml.js';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -39,17 +42,6 @@ export interface CampaignSoapClientOptions {
   passwordFile: string;
   /** Bytes of an answer read at most (default 1 MiB). */
   maxBodyBytes?: number;
-}
-
-export interface QueryResult {
-  /**
-   * One record per element of the answer: the children of `<S-collection>` for a select, the single
-   * element for a get or a count. Keys are attribute names as Campaign writes them (`@internalName`
-   * selects `internalName`); values stay text.
-   */
-  rows: Array<Record<string, string>>;
-  /** The `count` attribute of a count answer (`<workflow count="3"/>`). */
-  count?: number;
 }
 
 interface Session {

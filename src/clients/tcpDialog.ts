@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { formatBytes, formatDuration, snippet } from '../util/format.js';
-import { describeFetchError } from '../checks/http.js';
+import { describeFetchError } from './http.js';
 
 const TEXT_MAX_CHARS = 120;
 

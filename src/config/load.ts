@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML, { Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
 import type { z } from 'zod';
-import type { ProbePlugin } from '../core/plugin.js';
 import { BUNDLE, projectRoot } from '../util/paths.js';
-import { buildConfigSchema, type AgentConfig } from './schema.js';
+import { buildConfigSchema, type AgentConfig, type ModuleConfigSource } from './schema.js';
 
 /** A config that cannot be used; `problems` each name the file, the key and what was expected. */
 export class ConfigError extends Error {
@@ -25,7 +24,7 @@ export interface LoadedConfig {
   file: string;
 }
 
-export async function loadConfig(plugins: readonly ProbePlugin[], file: string = EMBEDDED_CONFIG): Promise<LoadedConfig> {
+export async function loadConfig(plugins: readonly ModuleConfigSource[], file: string = EMBEDDED_CONFIG): Promise<LoadedConfig> {
   let text: string;
   try {
     text = BUNDLE && file === EMBEDDED_CONFIG ? BUNDLE.defaultConfig : await readFile(file, 'utf8');
@@ -42,7 +41,7 @@ export async function loadConfig(plugins: readonly ProbePlugin[], file: string =
  */
 export const MAX_CONFIG_CHARS = 64 * 1024;
 
-export function parseConfig(plugins: readonly ProbePlugin[], text: string, file: string): AgentConfig {
+export function parseConfig(plugins: readonly ModuleConfigSource[], text: string, file: string): AgentConfig {
   const raw = parseYamlText(text, file, MAX_CONFIG_CHARS, 'config file');
   const result = configSchema(plugins).safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
@@ -111,9 +110,9 @@ function nestingPastLimit(text: string): { line: number; col: number } | undefin
 }
 
 /** Building the schema, and zod's first parse with it, take milliseconds: once per plugin list. */
-const schemas = new WeakMap<readonly ProbePlugin[], ReturnType<typeof buildConfigSchema>>();
+const schemas = new WeakMap<readonly ModuleConfigSource[], ReturnType<typeof buildConfigSchema>>();
 
-function configSchema(plugins: readonly ProbePlugin[]): ReturnType<typeof buildConfigSchema> {
+function configSchema(plugins: readonly ModuleConfigSource[]): ReturnType<typeof buildConfigSchema> {
   let schema = schemas.get(plugins);
   if (schema === undefined) {
     schema = buildConfigSchema(plugins);

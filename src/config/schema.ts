@@ -1,6 +1,5 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import type { ProbePlugin } from '../core/plugin.js';
 import { INSTANCE_NAME } from '../util/names.js';
 import { parseDuration } from './duration.js';
 import { refineRemediation, remediationSchema } from './restarts.js';
@@ -117,7 +116,13 @@ export const moduleBaseShape = {
   remediation: remediationSchema.optional(),
 };
 
-export function buildConfigSchema(plugins: readonly ProbePlugin[]) {
+/** What the config schema needs of a probe plugin: its module name and its own keys. */
+export interface ModuleConfigSource {
+  module: string;
+  configShape?: z.ZodRawShape;
+}
+
+export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
   const modules = Object.fromEntries(
     plugins.map((plugin) => [plugin.module, z.strictObject({ ...moduleBaseShape, ...plugin.configShape }).superRefine(refineRemediation(plugin.module)).prefault({})]),
   );

@@ -1,6 +1,9 @@
-import type { CampaignSoapClient } from '../clients/soapSession.js';
+import type { NlserverView } from '../clients/nlserver/types.js';
+import type { QueryResult } from '../clients/soapTypes.js';
 import type { AgentConfig } from '../config/schema.js';
-import type { NlserverView } from '../clients/nlserver/view.js';
+import type { Logger } from '../util/logger.js';
+
+export type { Logger };
 
 // Shared contracts between the engine (when), the check primitives (how) and the probe plugins (what).
 
@@ -56,13 +59,6 @@ export interface CycleSnapshot {
   sockets(proto?: SocketProto, family?: 4 | 6): Promise<SocketInfo[]>;
   /** `nlserver pdump` and `nlserver monitor -missing`; absent means the integration is off. */
   nlserver?(): Promise<NlserverView>;
-}
-
-export interface Logger {
-  debug(obj: object | string, msg?: string): void;
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
 }
 
 /** What one check run receives. */
@@ -130,5 +126,13 @@ export interface ProbeTarget {
    * The instance's SOAP session for the deep checks: only when an operator login is configured and
    * the instance's soaprouter URL is known (see `campaign.soap`). Shared, so one logon serves all.
    */
-  soap?: CampaignSoapClient;
+  soap?: CampaignSession;
+}
+
+/**
+ * An instance's logged-on SOAP session, as the deep checks use it (src/clients/soapSession.ts
+ * implements it): a queryDef in, records out; it throws CampaignSoapError-shaped errors.
+ */
+export interface CampaignSession {
+  query(queryDefXml: string, signal: AbortSignal): Promise<QueryResult>;
 }

@@ -1,4 +1,4 @@
-import type { CampaignSoapClient } from '../clients/soapSession.js';
+import type { CampaignSession } from './contracts.js';
 import type { AgentConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { scheduleIntervalMs } from './interval.js';
@@ -33,7 +33,7 @@ export function rowKey(module: string, instance: string): string {
 
 /** Shared services the agent hands to plugins (kept across re-plans, so sessions survive). */
 export interface PlanServices {
-  soapClient?(instance: string): CampaignSoapClient | undefined;
+  soapClient?(instance: string): CampaignSession | undefined;
 }
 
 export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, install: Install, services: PlanServices = {}): Row[] {

@@ -1,7 +1,14 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Agent } from '../agent/agent.js';
 import { scheduleIntervalMs } from './interval.js';
 import type { Logger } from './contracts.js';
+
+/** What the scheduler drives: the agent's plan and its cycles (an interface, so core never imports the agent). */
+export interface CycleSource {
+  now(): number;
+  ensurePlanned(): Promise<void>;
+  rows(): ReadonlyArray<{ key: string; schedule: string; enabled: boolean; timeoutMs: number }>;
+  runCycle(keys: ReadonlySet<string>): Promise<void>;
+}
 
 interface Group {
   schedule: string;
@@ -29,7 +36,7 @@ export class Scheduler {
   private started = false;
   private clockWatch?: NodeJS.Timeout;
 
-  constructor(private readonly agent: Agent, private readonly log: Logger) {}
+  constructor(private readonly agent: CycleSource, private readonly log: Logger) {}
 
   async start(): Promise<void> {
     this.running = true;

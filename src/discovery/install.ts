@@ -8,10 +8,9 @@ import path from 'node:path';
 import type { Attributes, Install } from '../core/contracts.js';
 import { parseCustomerSh, parseTraceAddr } from './customerSh.js';
 import { parseConfXml } from './serverConfXml.js';
+import { INSTANCE_NAME, INSTANCE_NAME_RULE } from '../util/names.js';
 
 /** Instance names reach command lines (`-instance:<name>`), so only these are accepted. */
-export const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const INSTANCE_NAME_RULE = 'letters, digits, _ and -, starting with a letter or digit, at most 64 characters';
 
 /** Conf files larger than this are not read (the real ones are a few tens of kB). */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;

@@ -4,6 +4,7 @@
 // (`<web>`, `<mta>`, `<inMail>`...). Only the module nodes' own attributes are kept; nothing under `<shared>`
 // or `<dbcnx>` and no password-like attribute ever leaves this file.
 import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
+import { KNOWN_MODULES } from '../util/names.js';
 
 /** What one conf file says about modules. */
 export interface ConfXml {
@@ -13,15 +14,6 @@ export interface ConfXml {
   warnings: string[];
 }
 
-/**
- * nlserver modules that can have a node in the conf files. Any direct child of the root except `shared` is
- * taken as a module node; this list is only used to find a module node that is not a direct child of the
- * root (tolerance for hand-edited files): the shallowest element of that name anywhere is taken then.
- */
-export const KNOWN_MODULES: readonly string[] = [
-  'web', 'syslogd', 'trackinglogd', 'watchdog', 'mta', 'wfserver', 'inMail', 'sms', 'stat', 'tracking',
-  'interactiond', 'pipelined', 'nmac', 'repair', 'webmdl',
-];
 
 /** Direct children of the root that are not module nodes. */
 const NON_MODULE_NODES = new Set(['shared']);

@@ -1,3 +1,4 @@
+import { MODULE_NAME } from '../util/names.js';
 import { isNlserver } from './processes.js';
 import type { ProcessInfo } from '../core/contracts.js';
 
@@ -11,7 +12,6 @@ const DAY_MS = 86_400_000;
 const NOT_RESTARTED_DAILY = new Set(['watchdog', 'mtachild']);
 
 /** Campaign module names as nlserver's first argument: `web`, `inMail`, `wfserver`. */
-const MODULE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export { isNlserver };
 

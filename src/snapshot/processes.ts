@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcessInfo } from '../core/contracts.js';
-import { VANISHED_CODES } from './readProcFile.js';
+import { VANISHED_CODES } from './procfs.js';
 import { statFiles, type StatFiles } from './statFiles.js';
 
 /**

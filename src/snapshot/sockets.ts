@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { SocketInfo, SocketProto } from '../core/contracts.js';
-import { readProcFile } from './readProcFile.js';
+import { readProcFile } from './procfs.js';
 
 /** TCP states as numbered in include/net/tcp_states.h, named like `ss` names them. */
 const TCP_STATES: Record<string, string> = {

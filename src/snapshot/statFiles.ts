@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { VANISHED_CODES } from './readProcFile.js';
+import { VANISHED_CODES } from './procfs.js';
 
 /**
  * Reads /proc/<pid>/<file> (stat, comm) through descriptors kept open from one cycle to the next. Opening and

@@ -1,6 +1,13 @@
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
-import type { Logger } from '../core/contracts.js';
+
+/** What the agent logs through: pino's shape, so tests can pass a silent or recording one. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
 
 /** JSON lines on stderr: journald keeps them, stdout stays free for command output. */
 export function createLogger(level: string, destination: number = 2): Logger {

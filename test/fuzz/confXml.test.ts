@@ -2,7 +2,8 @@
 import { describe, test } from '@jest/globals';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { KNOWN_MODULES, isSecretAttribute, parseConfXml, type ConfXml } from '../../src/discovery/serverConfXml.js';
+import { KNOWN_MODULES } from '../../src/util/names.js';
+import { isSecretAttribute, parseConfXml, type ConfXml } from '../../src/discovery/serverConfXml.js';
 import { attempt, check, expectClearError, identifier, junk, mutated, nested, textValue, tokenText, xmlEscape } from './runs.js';
 
 const FILE = '/usr/local/neolane/nl6/conf/config-prod.xml';

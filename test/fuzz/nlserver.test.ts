@@ -2,7 +2,7 @@
 import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KNOWN_MODULES } from '../../src/discovery/serverConfXml.js';
+import { KNOWN_MODULES } from '../../src/util/names.js';
 import { parseMonitorMissing } from '../../src/clients/nlserver/monitorMissing.js';
 import type { ParsedOutput } from '../../src/clients/nlserver/output.js';
 import { parsePdump } from '../../src/clients/nlserver/pdump.js';

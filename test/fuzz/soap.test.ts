@@ -3,7 +3,7 @@ import { describe, test } from '@jest/globals';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { REDACTED, readQueryAnswer, redactSecrets } from '../../src/clients/soapSession.js';
-import { SOAP_ENVELOPE_NAMESPACES, parseSoapEnvelope } from '../../src/checks/soap.js';
+import { SOAP_ENVELOPE_NAMESPACES, parseSoapEnvelope } from '../../src/clients/soapEnvelope.js';
 import type { XmlNode } from '../../src/clients/xml.js';
 import { ALNUM, DIGITS, LOWER, check, identifier, junk, mutated, nested, over, textValue, tokenText, xmlEscape } from './runs.js';
 

@@ -5,7 +5,6 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { INSTANCE_NAME as DISCOVERY_INSTANCE_NAME } from '../../src/discovery/index.js';
 import { INSTANCE_NAME, MODULE_NAME } from '../../src/util/names.js';
 import { freePort } from '../sim/host.js';
 import { FaultDaemon, findRow } from './faultDaemon.js';
@@ -98,8 +97,6 @@ describe('the name patterns', () => {
     }
     for (const name of ['prod', 'mkt_01', 'eu-west-2']) expect(INSTANCE_NAME.test(name)).toBe(true);
     for (const name of ['web', 'inMail', 'wfserver']) expect(MODULE_NAME.test(name)).toBe(true);
-    // Discovery and the config schema hold instance names to the same rule.
-    expect(DISCOVERY_INSTANCE_NAME.source).toBe(INSTANCE_NAME.source);
   });
 });
 

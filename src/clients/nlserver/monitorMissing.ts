@@ -1,14 +1,10 @@
-import { KNOWN_MODULES } from '../../discovery/serverConfXml.js';
-import { consoleLines, consumeCommon, emptyOutput, keepUnexpected, type ParsedOutput } from './output.js';
+import { INSTANCE_PATTERN, KNOWN_MODULES, MODULE_PATTERN } from '../../util/names.js';
+import { consoleLines, consumeCommon, emptyOutput, keepUnexpected } from './output.js';
+import type { ParsedOutput, MissingTask } from './types.js';
 
-/** A module whose autoStart is true but that is not running, as `nlserver monitor -missing` lists it. */
-export interface MissingTask {
-  module: string;
-  /** Absent for a bare module name (no `@instance`). */
-  instance?: string;
-}
+export type { MissingTask };
 
-const MISSING_LINE = /^([A-Za-z][A-Za-z0-9_]*)(?:@([A-Za-z0-9][A-Za-z0-9_-]*))?$/;
+const MISSING_LINE = new RegExp(`^(${MODULE_PATTERN})(?:@(${INSTANCE_PATTERN}))?$`);
 
 /** Parses `nlserver monitor -missing` output (banner, then one `module@instance` per line); never throws. */
 export function parseMonitorMissing(text: string): ParsedOutput<MissingTask> {

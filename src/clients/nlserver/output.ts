@@ -1,14 +1,7 @@
 // Shapes shared by every nlserver console output: the clock prefix, Campaign's banner, `No tasks`.
+import type { ParsedOutput } from './types.js';
 
-export interface ParsedOutput<T> {
-  entries: T[];
-  /** Campaign's banner line (`Application server for Adobe Campaign ...`), when printed. */
-  banner?: string;
-  /** `No tasks` / `No task` / `no task` was printed. */
-  noTasks: boolean;
-  /** Lines that match no documented form; kept for the operator (at most 10), never fatal. */
-  unexpected: string[];
-}
+export type { ParsedOutput };
 
 /** `HH:MM:SS > ` prefixes every console line of nlserver. */
 const CLOCK_PREFIX = /^\d{1,2}:\d{2}:\d{2}\s+>\s*/;

@@ -1,18 +1,13 @@
-import { consoleLines, consumeCommon, emptyOutput, keepUnexpected, type ParsedOutput } from './output.js';
+import { INSTANCE_PATTERN, MODULE_PATTERN } from '../../util/names.js';
+import { consoleLines, consumeCommon, emptyOutput, keepUnexpected } from './output.js';
+import type { ParsedOutput, PdumpTask } from './types.js';
 
-/** One running task as `nlserver pdump` lists it: `mta@prod (7831) - 15.6 MB`, or bare `watchdog (27369) - 3.1 MB`. */
-export interface PdumpTask {
-  module: string;
-  /** Absent for tasks printed without `@instance` (watchdog). */
-  instance?: string;
-  pid: number;
-  memoryBytes: number;
-}
+export type { PdumpTask };
 
 const MIB = 1024 * 1024;
 // Units seen in Campaign's docs: MB, Mb and the French Mo; kB/GB variants accepted alike.
 const UNIT_BYTES: Record<string, number> = { kb: 1024, ko: 1024, mb: MIB, mo: MIB, gb: 1024 * MIB, go: 1024 * MIB };
-const TASK_LINE = /^([A-Za-z][A-Za-z0-9_]*)(?:@([A-Za-z0-9][A-Za-z0-9_-]*))?\s+\((\d{1,10})\)\s+-\s+(\d{1,9}(?:[.,]\d{1,6})?)\s*([KMG][BbOo])$/;
+const TASK_LINE = new RegExp(`^(${MODULE_PATTERN})(?:@(${INSTANCE_PATTERN}))?\\s+\\((\\d{1,10})\\)\\s+-\\s+(\\d{1,9}(?:[.,]\\d{1,6})?)\\s*([KMG][BbOo])$`);
 // `pdump -who` appends sessions and DB pools after dashed headings: not tasks, not unexpected.
 const WHO_SECTION = /^Connections\s*-{3,}$/;
 

@@ -3,29 +3,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../command.js';
 import { firstLine } from '../../util/format.js';
-import { parseMonitorMissing, type MissingTask } from './monitorMissing.js';
-import type { ParsedOutput } from './output.js';
-import { parsePdump, type PdumpTask } from './pdump.js';
+import { parseMonitorMissing } from './monitorMissing.js';
+import { parsePdump } from './pdump.js';
+import type { CommandView, MissingTask, NlserverView, ParsedOutput, PdumpTask } from './types.js';
 
-/** What one nlserver command told us this cycle. */
-export interface CommandView<T> {
-  /** It ran to the end and printed something of the documented shape. */
-  ok: boolean;
-  /** Why it is not ok, or a note about an odd but usable run (exit code). */
-  error?: string;
-  parsed: ParsedOutput<T>;
-  durationMs: number;
-}
-
-/** Campaign's own view of its processes, read at most once per probe cycle and shared by every probe. */
-export interface NlserverView {
-  /** false: integration switched off or no nlserver here; probes judge from the process table alone. */
-  enabled: boolean;
-  /** Why it is not enabled. */
-  reason?: string;
-  pdump: CommandView<PdumpTask>;
-  missing: CommandView<MissingTask>;
-}
+export type { CommandView, NlserverView };
 
 export interface NlserverReaderOptions {
   /** `auto`: on when the binary exists and is executable. */

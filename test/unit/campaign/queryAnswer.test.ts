@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { readQueryAnswer } from '../../../src/clients/soapSession.js';
-import { parseSoapEnvelope } from '../../../src/checks/soap.js';
+import { parseSoapEnvelope } from '../../../src/clients/soapEnvelope.js';
 import type { XmlNode } from '../../../src/clients/xml.js';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';

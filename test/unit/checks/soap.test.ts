@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseSoapEnvelope, soapCheck } from '../../../src/checks/soap.js';
+import { soapCheck } from '../../../src/checks/soap.js';
+import { parseSoapEnvelope } from '../../../src/clients/soapEnvelope.js';
 import { makeContext } from '../ctx.js';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';

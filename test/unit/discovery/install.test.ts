@@ -4,7 +4,7 @@ import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { confParses, discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
-import { KNOWN_MODULES } from '../../../src/discovery/serverConfXml.js';
+import { KNOWN_MODULES } from '../../../src/util/names.js';
 import type { Install } from '../../../src/core/contracts.js';
 import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { commandCheck, runCommand } from '../../../src/clients/command.js';
+import { runCommand } from '../../../src/clients/command.js';
 import { makeContext } from '../ctx.js';
 
 const NODE = process.execPath;
@@ -111,54 +111,5 @@ describe('runCommand', () => {
 
   test('rejects a non-positive timeout', async () => {
     await expect(runCommand({ file: '/bin/echo', args: [], timeoutMs: 0 })).rejects.toThrow('timeoutMs must be a positive number, got 0');
-  });
-});
-
-describe('commandCheck', () => {
-  test('ok on exit 0, with the first line of output as message', async () => {
-    const check = commandCheck({ name: 'nlserver_pdump', file: NODE, args: ['-e', 'console.log("\\n  first line  \\nsecond line")'] });
-    expect(await check.run(makeContext())).toEqual({ state: 'ok', message: 'first line', values: { exit_code: 0 } });
-  });
-
-  test('ok message without output names the exit code', async () => {
-    const check = commandCheck({ name: 'c', file: NODE, args: ['-e', ''] });
-    expect((await check.run(makeContext())).message).toBe('node exited with code 0');
-  });
-
-  test('critical on an unexpected exit code, quoting stderr', async () => {
-    const check = commandCheck({ name: 'c', file: NODE, args: ['-e', 'console.error("license expired"); process.exit(2)'] });
-    expect(await check.run(makeContext())).toEqual({
-      state: 'critical',
-      message: 'node exited with code 2, expected 0: license expired',
-      values: { exit_code: 2 },
-    });
-  });
-
-  test('expectExitCode accepts a non-zero code and rejects 0', async () => {
-    const expectOne = (code: number) => commandCheck({ name: 'c', file: NODE, args: ['-e', `process.exit(${code})`], expectExitCode: 1 });
-    expect((await expectOne(1).run(makeContext())).state).toBe('ok');
-    expect((await expectOne(0).run(makeContext())).message).toBe('node exited with code 0, expected 1');
-  });
-
-  test('critical on timeout', async () => {
-    const check = commandCheck({ name: 'c', file: NODE, args: ['-e', 'setTimeout(() => {}, 60000)'], timeoutMs: 200 });
-    expect(await check.run(makeContext())).toEqual({ state: 'critical', message: 'node timed out after 200 ms' });
-  });
-
-  test('critical when the program is missing', async () => {
-    const check = commandCheck({ name: 'c', file: '/opt/missing/nlserver', args: ['pdump'] });
-    expect(await check.run(makeContext())).toEqual({ state: 'critical', message: '/opt/missing/nlserver not found' });
-  });
-
-  test('critical when the output overflows, even though the first line is there', async () => {
-    const check = commandCheck({ name: 'c', file: NODE, args: ['-e', 'console.log("hello"); process.stdout.write("x".repeat(100000))'], maxOutputBytes: 100 });
-    const result = await check.run(makeContext());
-    expect(result.state).toBe('critical');
-    expect(result.message).toBe('node stopped: output exceeded 100 bytes: hello');
-  });
-
-  test('construction validates file and args, so a bad config fails at startup', () => {
-    expect(() => commandCheck({ name: 'c', file: 'nlserver', args: [] })).toThrow('file must be an absolute path');
-    expect(() => commandCheck({ name: 'c', file: '/bin/echo', args: ['\0'] })).toThrow('argument 0 contains a NUL character');
   });
 });
