@@ -116,6 +116,15 @@ uninstall_all() {
       say absent "$destdir$file"
     fi
   done
+  # The docs/ pages beside the README: the script puts only *.md files there.
+  if [[ -d $destdir$prefix/docs ]]; then
+    for file in "$destdir$prefix"/docs/*.md; do
+      [[ -f $file ]] || continue
+      rm -f -- "$file"
+      say removed "$file"
+    done
+    if rmdir -- "$destdir$prefix/docs" 2>/dev/null; then say removed "$destdir$prefix/docs/"; else say kept "$destdir$prefix/docs/ (holds files this script did not install)"; fi
+  fi
   # Only our own link: a campaign-health command that points elsewhere is not ours to remove.
   if [[ -L $destdir$bin_link && $(readlink "$destdir$bin_link") == "$prefix/$BUNDLE_NAME" ]]; then
     rm -f -- "$destdir$bin_link"
@@ -211,6 +220,19 @@ bundle_changed=$copied
 install_file "$template" "$prefix/agent.yaml.default" 0644
 # The documentation the unit's Documentation= points at, readable without internet.
 if [[ -f $pkg/README.md ]]; then install_file "$pkg/README.md" "$prefix/README.md" 0644; fi
+# The docs/ pages the README links to; a page an older version shipped and this one does not goes.
+if [[ -d $pkg/docs ]]; then
+  make_dir "$prefix/docs" 0755
+  for doc in "$pkg"/docs/*.md; do
+    if [[ -f $doc ]]; then install_file "$doc" "$prefix/docs/${doc##*/}" 0644; fi
+  done
+  for doc in "$destdir$prefix"/docs/*.md; do
+    if [[ -f $doc && ! -f $pkg/docs/${doc##*/} ]]; then
+      rm -f -- "$doc"
+      say removed "$doc (no longer shipped)"
+    fi
+  done
+fi
 
 make_dir "$bindir" 0755
 if [[ -L $destdir$bin_link && $(readlink "$destdir$bin_link") == "$prefix/$BUNDLE_NAME" ]]; then

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,8 @@ const TEMPLATE_CONFIG = path.join(ROOT, 'config', 'agent.yaml');
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const UNIT = 'etc/systemd/system/campaign-health-agent.service';
 const CONF = 'etc/campaign-health/agent.yaml';
+/** The pages the README links to, installed beside it. */
+const DOCS = readdirSync(path.join(ROOT, 'docs')).filter((file) => file.endsWith('.md'));
 
 let work: string;
 /** The node install.sh finds by default, as an operator's shell would. */
@@ -218,7 +220,7 @@ describe('install.sh into a temporary root', () => {
     first = await install(root);
   }, 60_000);
 
-  test('installs the bundle, its command link, the template, the README, the unit and the config', async () => {
+  test('installs the bundle, its command link, the template, the README and docs, the unit and the config', async () => {
     expect(first.exitCode).toBe(0);
     const after = await tree(root);
     const added = Object.fromEntries(Object.entries(after).filter(([file]) => !(file in before)).map(([file, entry]) => [file, entry.type === 'link' ? `link -> ${entry.content}` : `${entry.type} ${entry.mode}`]));
@@ -227,6 +229,8 @@ describe('install.sh into a temporary root', () => {
       'opt/campaign-health/campaign-health.mjs': 'file 0755',
       'opt/campaign-health/agent.yaml.default': 'file 0644',
       'opt/campaign-health/README.md': 'file 0644',
+      'opt/campaign-health/docs': 'dir 0755',
+      ...Object.fromEntries(DOCS.map((doc) => [`opt/campaign-health/docs/${doc}`, 'file 0644'])),
       'usr/local/bin/campaign-health': 'link -> /opt/campaign-health/campaign-health.mjs',
       [UNIT]: 'file 0644',
       'etc/campaign-health': 'dir 0750',
@@ -440,6 +444,7 @@ describe('the npm pack artefact', () => {
       'systemd/campaign-health-agent.service': '644',
       'config/agent.yaml': '644',
       'README.md': '644',
+      ...Object.fromEntries(DOCS.map((doc) => [`docs/${doc}`, '644'])),
     });
     await execa('tar', ['-xzf', path.join(dest, info!.filename), '-C', dest]);
     const root = await freshRoot('from-pack');

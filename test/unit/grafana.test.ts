@@ -20,10 +20,10 @@ const SCRAPE_JOB = 'campaign-health';
  */
 const LEFT_OUT: Readonly<Record<string, string>> = {
   // All SysV segments, including the one trackinglogd and web hold on every redirection server by
-  // design (see README, System indicators): never 0, so not a signal; the orphaned count is shown.
+  // design (see docs/system-indicators.md): never 0, so not a signal; the orphaned count is shown.
   campaign_system_shm_segments: 'by-design segments make the total meaningless',
   // Opt-in automatic remediation (off by default): series exist only where it is configured; the
-  // README gives the alert expressions for both.
+  // docs/restarts.md gives the alert expressions for both.
   campaign_remediation_actions_total: 'opt-in feature, alerted on rather than graphed',
   campaign_remediation_suppressed: 'opt-in feature, alerted on rather than graphed',
   // Whether the last SIGHUP reload was refused: an event on one host, shown by the agent's log and
