@@ -5,11 +5,9 @@ import path from 'node:path';
 // The one procfs helper: how /proc files are found, read (hot path: synchronous, one reused buffer;
 // indicators: async, errors naming the file) and judged malformed.
 
-// Why not systeminformation: on Linux its mem() and fsOpenFiles() do read /proc without spawning,
-// but at fixed paths (no procRoot, so no fixtures) and they swallow read errors into fallback values
-// (os.totalmem(), null), which would turn "cannot read" into a plausible-looking reading. Its
-// fsSize() and processes() spawn df and ps, and a target allows the agent at most two children per
-// cycle, kept for nlserver; it has nothing for SysV shared memory. So the files are read here.
+// Why not systeminformation (removed, see docs/design.md#dependencies): its non-spawning readers cost
+// ~8 x the CPU of a direct read, take fixed paths (no procRoot, so no fixtures) and swallow read errors
+// into fallback values, which would turn "cannot read" into a plausible-looking reading.
 
 /** `/proc/<relative>` under `procRoot`: the one place the path of a system file is built. */
 export function procPath(procRoot: string, relative: string): string {
