@@ -2,6 +2,7 @@ import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { formatDuration } from '../util/format.js';
 import { isModuleProcess } from './process.js';
 import { nlserverProcesses } from '../snapshot/cycle.js';
+import { isAlive, isTooOld, processAgeMs } from '../snapshot/nlserverProcesses.js';
 
 export interface ProcessAgeOptions {
   module: string;
@@ -19,11 +20,11 @@ export function processAgeCheck(opts: ProcessAgeOptions): Check {
   return {
     name: 'process_age',
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
+      const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => isAlive(p) && isModuleProcess(p, opts.module, opts.instance));
       if (processes.length === 0) return { state: 'ok', message: `no ${label} process to age` };
       const oldest = processes.reduce((a, b) => (a.startedAtMs <= b.startedAtMs ? a : b));
-      const ageMs = Math.max(0, ctx.now() - oldest.startedAtMs);
-      if (ageMs <= opts.maxAgeMs) return { state: 'ok', message: `${label} started ${formatDuration(ageMs)} ago` };
+      const ageMs = processAgeMs(oldest, ctx.now());
+      if (!isTooOld(oldest, ctx.now(), opts.maxAgeMs)) return { state: 'ok', message: `${label} started ${formatDuration(ageMs)} ago` };
       return {
         state: 'warning',
         message: `${label} (pid ${oldest.pid}) has run for ${formatDuration(ageMs)}, more than ${formatDuration(opts.maxAgeMs)}: it missed the daily restart (processes too old); stop it so the watchdog starts a fresh one`,

@@ -54,6 +54,23 @@ export function tooOldAfterMs(graceMs: number): number {
   return DAY_MS + graceMs;
 }
 
+/** A process still alive: a zombie (Z) or a dead one (X) has already exited; the zombies check reports it. */
+export function isAlive(p: ProcessInfo): boolean {
+  return p.stateLetter !== 'Z' && p.stateLetter !== 'X';
+}
+
+export function processAgeMs(p: ProcessInfo, nowMs: number): number {
+  return Math.max(0, nowMs - p.startedAtMs);
+}
+
+/**
+ * The one "processes too old" rule, shared by the system row and the per-module process_age checks: a
+ * live process that has run longer than `maxAgeMs` (tooOldAfterMs for resident modules).
+ */
+export function isTooOld(p: ProcessInfo, nowMs: number, maxAgeMs: number): boolean {
+  return isAlive(p) && processAgeMs(p, nowMs) > maxAgeMs;
+}
+
 /**
  * `nlserver <module>` processes that outlived the daily restart: Campaign restarts every module at
  * processRestartTime, so one still running is stuck (a DB lock, a loop). Oldest first.
@@ -61,13 +78,10 @@ export function tooOldAfterMs(graceMs: number): number {
 export function findTooOld(processes: readonly ProcessInfo[], nowMs: number, maxAgeMs: number): OldProcess[] {
   const old: OldProcess[] = [];
   for (const p of processes) {
-    // A zombie has already exited; the zombies check reports it.
-    if (p.stateLetter === 'Z' || p.stateLetter === 'X') continue;
     const label = moduleLabel(p);
     const module = p.argv[1];
     if (label === undefined || module === undefined || NOT_RESTARTED_DAILY.has(module)) continue;
-    const ageMs = nowMs - p.startedAtMs;
-    if (ageMs > maxAgeMs) old.push({ pid: p.pid, label, ageMs });
+    if (isTooOld(p, nowMs, maxAgeMs)) old.push({ pid: p.pid, label, ageMs: processAgeMs(p, nowMs) });
   }
   return old.sort((a, b) => b.ageMs - a.ageMs || a.pid - b.pid);
 }

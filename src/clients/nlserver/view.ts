@@ -17,15 +17,16 @@ export interface NlserverReaderOptions {
   timeoutMs: number;
 }
 
-// pdump lists a few dozen lines; anything near this size is not pdump (the 10 MB junk case).
-const MAX_OUTPUT_BYTES = 256 * 1024;
+// The one cap on what an nlserver command may print (pdump, monitor -missing, start/restart, pdump -who):
+// they print a few dozen lines; anything near this size is not their output (the 10 MB junk case).
+export const NLSERVER_OUTPUT_CAP = 256 * 1024;
 
 /** Returns a function that runs `nlserver pdump` and `nlserver monitor -missing` side by side. */
 export function nlserverReader(opts: NlserverReaderOptions): () => Promise<NlserverView> {
   const env = nlserverEnv(opts.installDir);
   const run = async <T>(args: string[], parse: (text: string) => ParsedOutput<T>): Promise<CommandView<T>> => {
     const started = performance.now();
-    const result = await runCommand({ file: opts.file, args, timeoutMs: opts.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES, env });
+    const result = await runCommand({ file: opts.file, args, timeoutMs: opts.timeoutMs, maxOutputBytes: NLSERVER_OUTPUT_CAP, env });
     const durationMs = Math.round(performance.now() - started);
     const parsed = parse(result.stdout);
     const recognised = parsed.banner !== undefined || parsed.noTasks || parsed.entries.length > 0;
