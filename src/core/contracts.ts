@@ -102,6 +102,12 @@ export interface Install {
    * then config-<instance>.xml when an instance is given. `_autoStart` is removed, never read as autoStart.
    */
   moduleAttributes(module: string, instance?: string): Attributes;
+  /**
+   * Why a conf file the module's attributes come from could not be used (serverConf.xml and
+   * config-default.xml; config-<instance>.xml too when an instance is given), naming the file and the
+   * problem; undefined when every one was read. Rows that depend on it are `unknown`, never guessed.
+   */
+  confProblem(instance?: string): string | undefined;
   /** autoStart="true" after merging as above. */
   autoStart(module: string, instance?: string): boolean;
   /** `<varDir>/<instance>/redir/log` directories that exist (tracking logs: redirection servers only). */

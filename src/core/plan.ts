@@ -70,6 +70,10 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
   if (moduleConfig.enabled === false) {
     return { ...row, enabled: false, note: `disabled by modules.${plugin.module}.enabled: false` };
   }
+  // A conf file that could not be read is no ground for guessing (default ports, autoStart): every
+  // module row that reads it says why it cannot be checked. The agent's own rows do not read them.
+  const confProblem = plugin.kind === 'host' || !install.found ? undefined : install.confProblem(plugin.runsOn === 'machine' ? undefined : instance);
+  if (confProblem !== undefined) return { ...row, blocked: confProblem, note: 'conf file not usable' };
   if (moduleConfig.enabled === 'auto') {
     if (!install.found) {
       return { ...row, blocked: install.problems[0] ?? `Campaign install not found: ${install.installDir}`, note: 'install not found' };

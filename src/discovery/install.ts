@@ -138,10 +138,12 @@ interface Layers {
   server: Layer | undefined;
   byDefault: Layer | undefined;
   byInstance: Map<string, Layer | undefined>;
+  /** Conf file that could not be used -> why (the first problem line it gave). */
+  failed?: { server?: string; byDefault?: string; byInstance: Map<string, string> };
 }
 
 /** What discovery found, before the accessors that merge the layers are added. */
-type InstallData = Omit<Install, 'moduleAttributes' | 'autoStart' | 'traceAddr'> & {
+type InstallData = Omit<Install, 'moduleAttributes' | 'autoStart' | 'traceAddr' | 'confProblem'> & {
   traceAddr?: Install['traceAddr'];
   layers: Layers;
 };
@@ -168,6 +170,10 @@ function makeInstall(d: InstallData): Install {
     instances: d.instances,
     redirLogDirs: d.redirLogDirs,
     moduleAttributes,
+    confProblem: (instance?: string): string | undefined =>
+      layers.failed?.server ??
+      layers.failed?.byDefault ??
+      (instance === undefined || instance === 'default' ? undefined : layers.failed?.byInstance.get(instance)),
     autoStart: (module: string, instance?: string): boolean =>
       (moduleAttributes(module, instance).autoStart ?? '').trim().toLowerCase() === 'true',
   };
@@ -290,6 +296,15 @@ export async function discoverInstall(opts: DiscoverOptions): Promise<Install> {
       server,
       byDefault,
       byInstance: new Map(instances.map((inst, k) => [inst, instanceLayers[k]])),
+      failed: {
+        ...(server === undefined ? { server: serverProblems[0] ?? `cannot read ${shown(confFile('serverConf.xml'))}` } : {}),
+        ...(byDefault === undefined ? { byDefault: defaultProblems[0] ?? `cannot read ${shown(confFile('config-default.xml'))}` } : {}),
+        byInstance: new Map(
+          instances.flatMap((inst, k) =>
+            instanceLayers[k] === undefined ? [[inst, instanceProblems[k]?.[0] ?? `cannot read ${shown(confFile(`config-${inst}.xml`))}`] as const] : [],
+          ),
+        ),
+      },
     },
   });
 }

@@ -127,8 +127,12 @@ function oneLine(text: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}...` : flat;
 }
 
+/**
+ * The attributes a module node sets. An empty attribute (`port=""`, `statServerAddress=""` in Adobe's
+ * sample) sets nothing: the value of a lower layer, or Campaign's default, applies.
+ */
 function moduleAttributes(el: Element): Record<string, string> {
-  return Object.fromEntries(el.attrs.filter(([name]) => !isSecretAttribute(name)));
+  return Object.fromEntries(el.attrs.filter(([name, value]) => !isSecretAttribute(name) && value.trim() !== ''));
 }
 
 /** Shallowest element called `name` below `root` (breadth first), never looking inside secret nodes. */
@@ -166,7 +170,8 @@ export function parseConfXml(text: string, file: string): ConfXml {
   if (roots.length > 1) {
     throw new Error(`${file}: not well-formed XML: more than one root element (<${root.name}>, <${roots[1]?.name}>)`);
   }
-  if (root.name !== 'serverconf') {
+  // Instance configs write <serverconf>; Adobe's shipped serverConf.xml.sample writes <serverConf>.
+  if (root.name.toLowerCase() !== 'serverconf') {
     throw new Error(`${file}: root element is <${oneLine(root.name)}>, expected <serverconf>`);
   }
 
@@ -175,7 +180,7 @@ export function parseConfXml(text: string, file: string): ConfXml {
   for (const child of root.children) {
     if (NON_MODULE_NODES.has(child.name) || SECRET_NODES.has(child.name)) continue;
     if (modules.has(child.name)) {
-      warnings.push(`${file}: <${child.name}> appears more than once under <serverconf>; the first one is used`);
+      warnings.push(`${file}: <${child.name}> appears more than once under <${root.name}>; the first one is used`);
       continue;
     }
     modules.set(child.name, moduleAttributes(child));

@@ -72,7 +72,8 @@ const confFile = fc
     let duplicates = 0;
     for (const m of g.modules) {
       if (modules.has(m.name)) duplicates++;
-      else modules.set(m.name, Object.fromEntries(m.attrs.filter((a) => a.value !== undefined).map((a) => [a.name, a.value as string])));
+      // An empty attribute sets nothing (Adobe's sample writes port=""): it is not kept.
+      else modules.set(m.name, Object.fromEntries(m.attrs.filter((a) => a.value !== undefined && a.value.trim() !== '').map((a) => [a.name, a.value as string])));
     }
     return { text, modules: Object.fromEntries(modules), duplicates };
   });

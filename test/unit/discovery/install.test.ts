@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { confParses, discoverInstall, listRedirLogDirs } from '../../../src/discovery/install.js';
 import { KNOWN_MODULES } from '../../../src/util/names.js';
 import type { Install } from '../../../src/core/contracts.js';
+import { projectRoot } from '../../../src/util/paths.js';
 import { CONFIG_DEFAULT, configInstance } from '../../fixtures/campaign-conf.js';
 
 const SERVER_CONF = `<?xml version='1.0'?>
@@ -114,7 +115,8 @@ describe('discoverInstall: a standard install', () => {
       statServerAddress: 'localhost',
       autoStart: 'true',
     });
-    expect(install.moduleAttributes('mta')).toEqual({ maxMemoryMb: '1024', statServerAddress: '' });
+    // statServerAddress="" in serverConf.xml sets nothing: an empty attribute means the default.
+    expect(install.moduleAttributes('mta')).toEqual({ maxMemoryMb: '1024' });
     expect(install.moduleAttributes('stat', 'prod')).toEqual({ port: '7777', autoStart: 'true' });
     expect(install.moduleAttributes('nothing', 'prod')).toEqual({});
   });
@@ -481,7 +483,7 @@ describe('secrets', () => {
     const json = visible(install);
     expect(install.autoStart('mta', 'prod')).toBe(true);
     expect(install.moduleAttributes('xtk')).toEqual({});
-    expect(json).toContain('statServerAddress');
+    expect(json).toContain('maxMemoryMb');
     expect(json).toContain('config-dev.xml: not well-formed XML');
     expect(json).not.toMatch(/SECRET-[1-9]\b/);
     // The invalid TRACE_ADDR value is echoed on purpose (it is not a secret): only -10 may appear.
@@ -524,5 +526,36 @@ describe('listRedirLogDirs', () => {
     const install = await discoverInstall({ installDir: dir });
     expect(install.varDir).toBe(other);
     expect(await listRedirLogDirs(install.varDir)).toEqual([{ instance: 'prod', dir: path.join(other, 'prod/redir/log') }]);
+  });
+});
+
+describe('real files read as they are', () => {
+  const SAMPLE = path.join(projectRoot(), 'test', 'fixtures', 'conf', 'serverConf.xml.sample');
+
+  test("Adobe's sample as serverConf.xml: <serverConf> root read, empty attributes mean the default, instance configs switch modules on", async () => {
+    const dir = await makeInstall(standard({ 'conf/serverConf.xml': await readFile(SAMPLE, 'utf8') }));
+    const install = await discoverInstall({ installDir: dir });
+    expect(install.problems).toEqual([]);
+    expect(install.confProblem('prod')).toBeUndefined();
+    expect(install.autoStart('mta', 'prod')).toBe(true);
+    expect(install.autoStart('mta')).toBe(false);
+    // statServerAddress="" in the sample does not hide the instance's value; port="" sets nothing.
+    expect(install.moduleAttributes('mta', 'prod').statServerAddress).toBe('localhost');
+    expect(install.moduleAttributes('stat', 'prod')).not.toHaveProperty('port');
+    expect(install.moduleAttributes('mta').workingPath).toBe('$(XTK_INSTALL_DIR)/var/$(INSTANCE_NAME)/mta/');
+    expect(JSON.stringify(visible(install))).not.toContain('trackingPassword');
+  });
+
+  test.each([
+    ['conf/serverConf.xml', '<serverconf><web></serverconf>', undefined, /serverConf\.xml: not well-formed XML/],
+    ['conf/serverConf.xml', null, undefined, /cannot read .*serverConf\.xml: EISDIR/],
+    ['conf/config-default.xml', '<notserverconf/>', undefined, /config-default\.xml: root element is <notserverconf>, expected <serverconf>/],
+    ['conf/config-prod.xml', '<serverconf><mta autoStart="true"></serverconf>', 'prod', /config-prod\.xml: not well-formed XML/],
+  ])('%s unusable (%j): confProblem names the file and the problem', async (file, content, instance, problem) => {
+    const install = await discoverInstall({ installDir: await makeInstall(standard({ [file]: content })) });
+    expect(install.confProblem(instance ?? 'prod')).toMatch(problem);
+    // A broken instance config spoils only that instance; a machine-wide file spoils every row.
+    if (instance === 'prod') expect(install.confProblem()).toBeUndefined();
+    else expect(install.confProblem()).toMatch(problem);
   });
 });

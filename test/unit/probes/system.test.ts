@@ -33,6 +33,7 @@ function installAt(dir: string, varDir = dir): Install {
     instances: [],
     moduleAttributes: () => ({}),
     autoStart: () => false,
+    confProblem: () => undefined,
     redirLogDirs: [],
   };
 }
