@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 
 // Reads what was appended to a module's log since the last run. syslogd keeps two files per module,
 // `<module>.log` then `<module>_2.log` (each up to maxFileSizeMb): at rotation the live file is renamed
@@ -32,8 +33,14 @@ interface FileMark {
   offset: number;
   /** The bytes at `offset` belong to a line already cut (first-run start, overlong line): skipped to the next newline. */
   midLine: boolean;
-  /** The file's first bytes (latin1), to notice a file rewritten under the same identity. */
-  head: string;
+  /** The file's first bytes, to notice a file rewritten under the same identity (a digest: no log text is kept). */
+  head: Head;
+}
+
+/** A digest of a file's first `length` bytes. */
+interface Head {
+  length: number;
+  digest: string;
 }
 
 /** The reader's memory between runs: keep one per watched log (e.g. in CheckContext.memory). */
@@ -76,12 +83,14 @@ export function createLogTailState(): LogTailState {
 export async function readAppended(state: LogTailState, opts: LogTailOptions, signal?: AbortSignal): Promise<LogTailRead> {
   const read: LogTailRead = { lines: [], firstRun: !state.started, bytesRead: 0, pendingBytes: 0, missing: [], unreadable: [], restarted: [] };
   const seen = new Set<string>();
+  // A sibling that is the live file under another name (a rotation by link and unlink, caught halfway)
+  // is still written to: its partial last line is not finished.
+  const live = opts.files[0] === undefined ? undefined : await identityOf(opts.files[0]);
   // Rotated siblings hold older lines than the live file: read first, so a cut run ends in the live file.
   const order = [...opts.files.slice(1).reverse(), ...opts.files.slice(0, 1)];
   for (const file of order) {
     if (signal?.aborted) break;
-    const rotated = file !== opts.files[0];
-    await readFile(file, rotated, state, opts, read, seen);
+    await readFile(file, file !== opts.files[0], live, state, opts, read, seen);
   }
   // Cut short: the files not visited keep their marks, and a first run stays a first run for them.
   if (signal?.aborted) return read;
@@ -91,7 +100,15 @@ export async function readAppended(state: LogTailState, opts: LogTailOptions, si
   return read;
 }
 
-async function readFile(file: string, rotated: boolean, state: LogTailState, opts: LogTailOptions, read: LogTailRead, seen: Set<string>): Promise<void> {
+async function readFile(
+  file: string,
+  rotated: boolean,
+  live: string | undefined,
+  state: LogTailState,
+  opts: LogTailOptions,
+  read: LogTailRead,
+  seen: Set<string>,
+): Promise<void> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -103,24 +120,25 @@ async function readFile(file: string, rotated: boolean, state: LogTailState, opt
   }
   try {
     // The identity of what was opened, not of what the name points to a moment later.
-    const stat = await handle.stat({ bigint: true });
-    if (!stat.isFile()) {
+    const info = await handle.stat({ bigint: true });
+    if (!info.isFile()) {
       read.unreadable.push({ file, reason: 'not a regular file' });
       return;
     }
-    const identity = `${stat.dev}:${stat.ino}`;
+    const identity = `${info.dev}:${info.ino}`;
     // The same file under two names (a link, or a name given twice) is read once.
     if (seen.has(identity)) return;
     seen.add(identity);
-    const size = Number(stat.size);
-    const head = (await readBytes(handle, 0, Math.min(size, HEAD_BYTES))).toString('latin1');
+    const size = Number(info.size);
+    const start = await readBytes(handle, 0, Math.min(size, HEAD_BYTES));
+    const head = digest(start, start.length);
     let mark = state.marks.get(identity);
-    if (mark !== undefined && (size < mark.offset || !sameStart(mark.head, head))) {
+    if (mark !== undefined && (size < mark.offset || !sameStart(mark.head, start))) {
       read.restarted.push(file);
       mark = { offset: 0, midLine: false, head };
     }
     if (mark === undefined) mark = startMark(state.started, size, opts.firstRunTailBytes, head);
-    mark.head = head.length > mark.head.length ? head : mark.head;
+    if (head.length > mark.head.length) mark.head = head;
     state.marks.set(identity, mark);
     const available = size - mark.offset;
     const budget = Math.max(0, opts.maxBytesPerRun - read.bytesRead);
@@ -129,7 +147,7 @@ async function readFile(file: string, rotated: boolean, state: LogTailState, opt
     if (length <= 0) return;
     const bytes = await readBytes(handle, mark.offset, length);
     read.bytesRead += bytes.length;
-    const finished = rotated && bytes.length === available;
+    const finished = rotated && identity !== live && bytes.length === available;
     mark.offset += takeLines(bytes, mark, finished, Math.min(MAX_LINE_BYTES, opts.maxBytesPerRun), read.lines);
   } catch (error) {
     read.unreadable.push({ file, reason: errorCode(error) });
@@ -139,7 +157,7 @@ async function readFile(file: string, rotated: boolean, state: LogTailState, opt
 }
 
 /** A file seen for the first time: its last bytes on the first run; its whole content later (it is new). */
-function startMark(started: boolean, size: number, firstRunTailBytes: number, head: string): FileMark {
+function startMark(started: boolean, size: number, firstRunTailBytes: number, head: Head): FileMark {
   if (started || size <= firstRunTailBytes) return { offset: 0, midLine: false, head };
   // Start one byte early: if that byte is a newline, the skip to the next newline skips only it.
   return { offset: size - firstRunTailBytes - 1, midLine: true, head };
@@ -181,8 +199,13 @@ function decode(line: Buffer): string {
   return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
 
-function sameStart(remembered: string, current: string): boolean {
-  return current.startsWith(remembered) || remembered.startsWith(current);
+/** Does the file still start with the bytes remembered? (It may have grown since, never shrunk.) */
+function sameStart(remembered: Head, start: Buffer): boolean {
+  return start.length >= remembered.length && digest(start, remembered.length).digest === remembered.digest;
+}
+
+function digest(start: Buffer, length: number): Head {
+  return { length, digest: createHash('sha256').update(start.subarray(0, length)).digest('base64') };
 }
 
 /** `length` bytes from `position`; fewer if the file shrank meanwhile. */
@@ -195,6 +218,16 @@ async function readBytes(handle: FileHandle, position: number, length: number): 
     filled += bytesRead;
   }
   return buffer.subarray(0, filled);
+}
+
+/** `dev:ino` of what `file` names now, if anything. */
+async function identityOf(file: string): Promise<string | undefined> {
+  try {
+    const info = await stat(file, { bigint: true });
+    return `${info.dev}:${info.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorCode(error: unknown): string {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { appendFile, mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogTailState, MAX_LINE_BYTES, readAppended, type LogTailOptions, type LogTailState } from '../../../src/snapshot/logTail.js';
@@ -121,6 +121,19 @@ describe('rotation and truncation', () => {
     await rename(live, rotated);
     await writeFile(live, 'b0\n');
     expect((await r.run()).lines).toEqual(['cut short', 'b0']);
+  });
+
+  test('a sibling that is the live file under a second name (rotation by link, caught halfway) is read once, as the live file', async () => {
+    await writeFile(live, 'a0\n');
+    const r = reader();
+    await r.run();
+    await appendFile(live, 'a1\nstill being writ');
+    await link(live, rotated);
+    expect((await r.run()).lines).toEqual(['a1']);
+    await rm(live);
+    await appendFile(rotated, 'ten\n');
+    await writeFile(live, 'b0\n');
+    expect((await r.run()).lines).toEqual(['still being written', 'b0']);
   });
 
   test('the live file renamed and not yet recreated: its rest is read from _2, the live file is missing', async () => {
