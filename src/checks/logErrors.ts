@@ -163,7 +163,8 @@ export function logErrorsCheck(opts: LogErrorsCheckOptions): LogErrorsCheck {
         return { state: 'unknown', noEvidence: true, message: join(`${live} does not exist: no log to look at`, notes), values };
       }
       const lookBack = read.firstRun ? ` (first look: the last ${formatBytes(firstRunTailBytes)} of ${path.basename(live)})` : '';
-      return { state: 'ok', message: join(`no error in the last ${window}; ${read.lines.length} lines read${lookBack}`, notes), values };
+      const count = read.lines.length;
+      return { state: 'ok', message: join(`no error in the last ${window}; ${count} line${count === 1 ? '' : 's'} read${lookBack}`, notes), values };
     },
   };
 }

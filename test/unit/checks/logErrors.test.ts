@@ -224,7 +224,7 @@ describe('log_errors: reading the files', () => {
 
   test('an ok first run says what it looked at', async () => {
     await writeFile(live, line(MINUTE, 'info', ODB_INFO()));
-    expect((await runs().at(T0)).message).toBe('no error in the last 15m; 1 lines read (first look: the last 256.0 KiB of mta.log)');
+    expect((await runs().at(T0)).message).toBe('no error in the last 15m; 1 line read (first look: the last 256.0 KiB of mta.log)');
   });
 
   test('rotation mid-read: the error written just before the rotation is found in _2', async () => {
