@@ -9,8 +9,9 @@ import { snippet } from '../util/format.js';
 import type { QueryResult } from './soapTypes.js';
 
 export type { QueryResult };
+export { isSessionFault };
 import { httpRequest, parseHttpUrl, type HttpAnswer } from './http.js';
-import { parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
+import { faultCause, isSessionFault, parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
 import { attributesOf, childrenOf, parseXmlRoot, splitQName, textOf, type XmlNode } from './xml.js';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -26,10 +27,13 @@ export type CampaignSoapErrorKind = 'logon-refused' | 'transport' | 'fault' | 'b
 export class CampaignSoapError extends Error {
   override readonly name = 'CampaignSoapError';
   readonly kind: CampaignSoapErrorKind;
+  /** The Fault answered, with secrets already replaced (kinds `logon-refused` and `fault`). */
+  readonly fault?: SoapFault;
 
-  constructor(kind: CampaignSoapErrorKind, message: string) {
+  constructor(kind: CampaignSoapErrorKind, message: string, fault?: SoapFault) {
     super(message);
     this.kind = kind;
+    if (fault !== undefined) this.fault = fault;
   }
 }
 
@@ -121,8 +125,9 @@ export class CampaignSoapClient {
     // A Logon answer that quotes the request back (a proxy's error page) must not show the password.
     const envelope = this.#parse(LOGON_ACTION, answer, [password]);
     if (envelope.fault !== undefined) {
-      const text = this.#faultText(envelope.fault, [password]);
-      throw new CampaignSoapError('logon-refused', `SOAP logon refused for operator ${this.login}: ${text} (${this.url})`);
+      const fault = this.#redactFault(envelope.fault, [password]);
+      const text = this.#faultText(fault);
+      throw new CampaignSoapError('logon-refused', `SOAP logon refused for operator ${this.login}: ${text} (${this.url})`, fault);
     }
     const response = findByLocalName(envelope.body, 'LogonResponse');
     const session = textOf(findByLocalName(response, 'pstrSessionToken') ?? '').trim();
@@ -155,7 +160,8 @@ export class CampaignSoapClient {
     const envelope = this.#parse(QUERY_ACTION, answer);
     if (envelope.fault !== undefined) {
       if (isSessionFault(envelope.fault)) return { expired: true, fault: envelope.fault };
-      throw this.#error('fault', QUERY_ACTION, this.#faultText(envelope.fault));
+      const fault = this.#redactFault(envelope.fault);
+      throw new CampaignSoapError('fault', `SOAP ${QUERY_ACTION} for operator ${this.login} at ${this.url}: ${this.#faultText(fault)}`, fault);
     }
     const result = readQueryAnswer(envelope.body);
     if ('missing' in result) throw this.#error('bad-answer', QUERY_ACTION, `HTTP ${answer.status}: the answer has no ${result.missing}`);
@@ -188,8 +194,14 @@ export class CampaignSoapClient {
     return new CampaignSoapError(kind, `SOAP ${action} for operator ${this.login} at ${this.url}: ${detail}`);
   }
 
+  /** The line of the fault that says why (its cause, innermost first), one line, cut. */
   #faultText(fault: SoapFault, extraSecrets: string[] = []): string {
-    return snippet(this.#redact(fault.string || fault.code, extraSecrets), FAULT_TEXT_MAX_CHARS);
+    return snippet(this.#redact(faultCause(fault), extraSecrets), FAULT_TEXT_MAX_CHARS);
+  }
+
+  #redactFault(fault: SoapFault, extraSecrets: string[] = []): SoapFault {
+    const redact = (text: string): string => this.#redact(text, extraSecrets);
+    return { code: redact(fault.code), string: redact(fault.string), detail: redact(fault.detail) };
   }
 
   #redact(text: string, extraSecrets: string[] = []): string {
@@ -213,15 +225,6 @@ export function redactSecrets(text: string, secrets: ReadonlyArray<string | unde
   let result = text;
   for (const secret of known) result = result.split(secret).join(REDACTED);
   return result.replace(SESSION_TOKEN_PATTERN, REDACTED);
-}
-
-/**
- * XSV-350008 is the fault Campaign answers for a session that expired or was never valid; the words
- * are matched too because the code alone is not documented as stable.
- */
-export function isSessionFault(fault: SoapFault): boolean {
-  const text = `${fault.code} ${fault.string}`;
-  return /XSV-350008/i.test(text) || (/session/i.test(text) && /expired|invalid/i.test(text));
 }
 
 function assertQueryDef(queryDefXml: string): void {

@@ -46,18 +46,37 @@ function envelope(g: EnvelopeParts, content: (soapPrefix: string) => string): st
 
 const faultText = fc.oneof(textValue, fc.constantFrom('XSV-350008 Session has expired or is invalid.', 'SOP-330011 Error while executing the method', ''));
 
+/**
+ * A `detail`: absent, or lines as Campaign writes them, innermost error first (see
+ * test/fixtures/soap/fault-sop-330011-odb-deadlock.xml), read back whole with its line breaks.
+ */
+const detailLines = fc.option(
+  fc.array(fc.oneof(textValue, fc.constantFrom('ODB-240000 ODBC error: deadlocked SQLState: 40001', "XSV-350023 Unable to save document of type 'x'.", 'SOP-330011 Error while executing the method')), {
+    minLength: 1,
+    maxLength: 4,
+  }),
+  { nil: undefined },
+);
+
 /** Envelopes with a payload, a SOAP 1.1 / 1.2 Fault, or nothing in the Body, and the fault to read. */
 const soapAnswer = fc
-  .record({ g: envelopeParts, kind: fc.constantFrom('payload', 'fault', 'empty'), code: faultText, text: faultText })
-  .map(({ g, kind, code, text }) => {
+  .record({ g: envelopeParts, kind: fc.constantFrom('payload', 'fault', 'empty'), code: faultText, text: faultText, detail: detailLines })
+  .map(({ g, kind, code, text, detail }) => {
+    const detailText = detail === undefined ? '' : detail.join('\n');
+    const detailElement = (p: string): string => {
+      if (detail === undefined) return '';
+      // SOAP 1.1's detail is unqualified; 1.2's Detail is in the envelope namespace.
+      const name = g.ns === SOAP11 ? 'detail' : q(p, 'Detail');
+      return `<${name}>${xmlEscape(detailText)}</${name}>`;
+    };
     const fault = (p: string): string =>
       g.ns === SOAP11
-        ? `<${q(p, 'Fault')}><faultcode>${xmlEscape(code)}</faultcode><faultstring>${xmlEscape(text)}</faultstring></${q(p, 'Fault')}>`
+        ? `<${q(p, 'Fault')}><faultcode>${xmlEscape(code)}</faultcode><faultstring>${xmlEscape(text)}</faultstring>${detailElement(p)}</${q(p, 'Fault')}>`
         : `<${q(p, 'Fault')}><${q(p, 'Code')}><${q(p, 'Value')}>${xmlEscape(code)}</${q(p, 'Value')}></${q(p, 'Code')}>` +
-          `<${q(p, 'Reason')}><${q(p, 'Text')} xml:lang="en">${xmlEscape(text)}</${q(p, 'Text')}></${q(p, 'Reason')}></${q(p, 'Fault')}>`;
+          `<${q(p, 'Reason')}><${q(p, 'Text')} xml:lang="en">${xmlEscape(text)}</${q(p, 'Text')}></${q(p, 'Reason')}>${detailElement(p)}</${q(p, 'Fault')}>`;
     const content = (p: string): string =>
       kind === 'fault' ? fault(p) : kind === 'payload' ? '<ns:LogonResponse xmlns:ns="urn:xtk:session"><pstrSessionToken>t</pstrSessionToken></ns:LogonResponse>' : '';
-    return { text: envelope(g, content), fault: kind === 'fault' ? { code, string: text } : undefined };
+    return { text: envelope(g, content), fault: kind === 'fault' ? { code, string: text, detail: detailText.trim() } : undefined };
   });
 
 /** A count is given when exact: digits only, at most 2^53 - 1. */
@@ -102,7 +121,7 @@ function assertSafeReason(reason: string): void {
 }
 
 describe('fuzz: SOAP envelopes', () => {
-  test('generated envelopes are read whatever the prefixes and declarations; faults give code and string', () => {
+  test('generated envelopes are read whatever the prefixes and declarations; faults give code, string and the whole detail', () => {
     check(soapAnswer, ({ text, fault }) => {
       const parsed = parseSoapEnvelope(text);
       assert.ok(parsed.ok, parsed.ok ? '' : `refused: ${parsed.reason}`);
@@ -130,6 +149,7 @@ describe('fuzz: SOAP envelopes', () => {
       else if (parsed.fault !== undefined) {
         assert.equal(typeof parsed.fault.code, 'string');
         assert.equal(typeof parsed.fault.string, 'string');
+        assert.equal(typeof parsed.fault.detail, 'string');
       }
     });
   });
