@@ -35,7 +35,7 @@ export function classifySoapFault(fault: SoapFault | undefined, secrets: Readonl
   const quote = (text: string, max: number): string => snippet(redactSecrets(text, secrets), max);
   const database = databaseErrorLine(fault);
   if (database !== undefined) return { state: 'critical', message: `SOAP answered a database error: ${quote(database, FAULT_CAUSE_MAX_CHARS)}` };
-  if (isAuthenticationFault(fault)) return { state: 'ok', message: `SOAP router answers (Fault: ${quote(fault.string || fault.code, FAULT_STRING_MAX_CHARS)})` };
+  if (isAuthenticationFault(fault)) return { state: 'ok', message: `SOAP router answers (Fault: ${quote(faultCause(fault), FAULT_STRING_MAX_CHARS)})` };
   return { state: 'warning', message: `SOAP answered a fault: ${quote(faultCause(fault), FAULT_CAUSE_MAX_CHARS)}` };
 }
 

@@ -174,18 +174,30 @@ function onlyCodes(fault: SoapFault, allowed: readonly string[], words: (text: s
 }
 
 /**
+ * The wrapper's wording without its code, as older builds and Adobe's docs print it in faultstring
+ * (`Error while executing the method 'Write' of service 'xtk:persist'.`, `Error while reading
+ * parameters of method 'PushEvent' ...`): it says where, the cause is elsewhere.
+ */
+const WRAPPER_WORDS = /^Error while (?:executing|reading parameters of)\b/i;
+
+/**
  * The line that says why: a database error if there is one, else the first line naming a code other
- * than a wrapper, else the first coded line, else `faultstring`, else whatever text there is.
- * Unbounded and unscrubbed: callers redact and cut it.
+ * than a wrapper, else the first line that is not a wrapper, else the first line, else the faultcode.
+ * Lines come innermost first (detail, then faultstring). Unbounded and unscrubbed: callers redact and cut it.
  */
 export function faultCause(fault: SoapFault): string {
   const lines = faultLines(fault);
   const codesOf = (line: string): string[] => line.match(CAMPAIGN_CODE) ?? [];
+  const isWrapper = (line: string): boolean => {
+    const codes = codesOf(line);
+    return codes.length > 0 ? codes.every((code) => WRAPPER_FAULT_CODES.includes(code)) : WRAPPER_WORDS.test(line);
+  };
   return (
     databaseErrorLine(fault) ??
     lines.find((line) => codesOf(line).some((code) => !WRAPPER_FAULT_CODES.includes(code))) ??
-    lines.find((line) => codesOf(line).length > 0) ??
-    (fault.string || lines[0] || fault.code)
+    lines.find((line) => !isWrapper(line)) ??
+    lines[0] ??
+    fault.code
   );
 }
 

@@ -18,6 +18,7 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Fault texts are quoted in one-line check messages; longer ones are cut. */
 const FAULT_TEXT_MAX_CHARS = 200;
 const LOGON_ACTION = 'xtk:session#Logon';
+const LOGOFF_ACTION = 'xtk:session#Logoff';
 const QUERY_ACTION = 'xtk:queryDef#ExecuteQuery';
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 
@@ -51,6 +52,25 @@ export interface CampaignSoapClientOptions {
 interface Session {
   session: string;
   security: string;
+}
+
+/** What `serverInfo` of a Logon answer says of the server, each value one short line; absent when not said. */
+export interface ServerInfo {
+  /** `buildNumber`, e.g. `9364`. */
+  build?: string;
+  /** `releaseName`, e.g. `7.3.4` or `20.3` (v7 reports `majNumber="6" minNumber="7"`, so those are not given). */
+  release?: string;
+  /** `instanceName`. */
+  instance?: string;
+}
+
+/** The outcome of one Logon then Logoff (logonAndLogoff). */
+export interface LogonProbe {
+  /** Milliseconds from sending the Logon to the end of its answer. */
+  logonMs: number;
+  server: ServerInfo;
+  /** The Logoff after the successful Logon: a failure here leaves the session to expire on the server. */
+  logoff: { ok: true } | { ok: false; reason: string };
 }
 
 type QueryOutcome = { expired: false; result: QueryResult } | { expired: true; fault: SoapFault };
@@ -120,6 +140,27 @@ export class CampaignSoapClient {
   }
 
   async #logon(signal: AbortSignal): Promise<Session> {
+    const { session } = await this.#logonRequest(signal);
+    this.#session = session;
+    this.#logons++;
+    return session;
+  }
+
+  /**
+   * One `xtk:session#Logon` with the operator's password, then `xtk:session#Logoff` of that session:
+   * proves the web module, the SOAP router, the operator's credentials and the database behind them.
+   * The session is its own, never the one kept for queries. Throws CampaignSoapError for the Logon
+   * (`logon-refused` carries the Fault); a failed Logoff is reported in the result, not thrown.
+   */
+  async logonAndLogoff(signal: AbortSignal): Promise<LogonProbe> {
+    const { session, body, elapsedMs } = await this.#logonRequest(signal);
+    const server = readServerInfo(findByLocalName(body, 'LogonResponse'));
+    const logoff = await this.#logoff(session, signal);
+    return { logonMs: elapsedMs, server, logoff };
+  }
+
+  /** Posts the Logon and reads its tokens; touches no state. */
+  async #logonRequest(signal: AbortSignal): Promise<{ session: Session; body: XmlNode; elapsedMs: number }> {
     const password = await this.#readPassword();
     const answer = await this.#post(LOGON_ACTION, logonEnvelope(this.login, password), {}, signal);
     // A Logon answer that quotes the request back (a proxy's error page) must not show the password.
@@ -136,9 +177,26 @@ export class CampaignSoapClient {
       const missing = session === '' ? 'pstrSessionToken' : 'pstrSecurityToken';
       throw this.#error('bad-answer', LOGON_ACTION, `HTTP ${answer.status}: the Logon answer has no ${missing}`);
     }
-    this.#session = { session, security };
-    this.#logons++;
-    return this.#session;
+    // Tokens go back in HTTP headers: anything but visible ASCII would break (or inject into) them.
+    if (!TOKEN_TEXT.test(session) || !TOKEN_TEXT.test(security)) {
+      throw this.#error('bad-answer', LOGON_ACTION, `HTTP ${answer.status}: the Logon answer has a token that is not one line of visible ASCII`);
+    }
+    return { session: { session, security }, body: envelope.body, elapsedMs: answer.elapsedMs };
+  }
+
+  /** Logs the session off; never throws, says why it failed. */
+  async #logoff(session: Session, signal: AbortSignal): Promise<LogonProbe['logoff']> {
+    const secrets = [session.session, session.security];
+    const headers = { cookie: `__sessiontoken=${session.session}`, 'x-security-token': session.security };
+    try {
+      const answer = await this.#post(LOGOFF_ACTION, logoffEnvelope(session.session), headers, signal, secrets);
+      const envelope = this.#parse(LOGOFF_ACTION, answer, secrets);
+      if (envelope.fault !== undefined) return { ok: false, reason: `Fault: ${this.#faultText(this.#redactFault(envelope.fault, secrets))}` };
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof CampaignSoapError) return { ok: false, reason: this.#redact(error.message, secrets) };
+      throw error;
+    }
   }
 
   async #readPassword(): Promise<string> {
@@ -168,7 +226,7 @@ export class CampaignSoapClient {
     return { expired: false, result };
   }
 
-  async #post(action: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+  async #post(action: string, body: string, headers: Record<string, string>, signal: AbortSignal, extraSecrets: string[] = []): Promise<HttpAnswer> {
     const answer = await httpRequest({
       method: 'POST',
       url: this.#url,
@@ -177,7 +235,7 @@ export class CampaignSoapClient {
       maxBodyBytes: this.maxBodyBytes,
       signal,
     });
-    if (!answer.ok) throw this.#error('transport', action, this.#redact(answer.reason));
+    if (!answer.ok) throw this.#error('transport', action, this.#redact(answer.reason, extraSecrets));
     return answer;
   }
 
@@ -213,6 +271,8 @@ export class CampaignSoapClient {
 // Pieces without state.
 
 export const REDACTED = '[redacted]';
+/** What a token may hold: one line of visible ASCII (it is sent back in Cookie and X-Security-Token). */
+const TOKEN_TEXT = /^[\x21-\x7e]+$/;
 /** Campaign session tokens: `___` + a UUID. */
 const SESSION_TOKEN_PATTERN = /___[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
@@ -263,6 +323,18 @@ function logonEnvelope(login: string, password: string): string {
   );
 }
 
+/**
+ * Logoff takes the session token as its only parameter; the cookie and X-Security-Token carry it too,
+ * as acc-js-sdk sends it (src/client.js logoff, src/soap.js finalize).
+ */
+function logoffEnvelope(sessionToken: string): string {
+  return (
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV}" xmlns:urn="urn:xtk:session">` +
+    `<soapenv:Header/><soapenv:Body><urn:Logoff><urn:sessiontoken>${escapeXml(sessionToken)}</urn:sessiontoken></urn:Logoff>` +
+    '</soapenv:Body></soapenv:Envelope>'
+  );
+}
+
 /** Parameters go by position: an empty session token first (the cookie carries it), then the query. */
 function queryEnvelope(queryDefXml: string): string {
   return (
@@ -276,6 +348,27 @@ function queryEnvelope(queryDefXml: string): string {
 function findByLocalName(parent: XmlNode | undefined, local: string): XmlNode | undefined {
   if (parent === undefined) return undefined;
   return childrenOf(parent).find((c) => splitQName(c.name).local === local)?.node;
+}
+
+const SERVER_INFO_MAX_CHARS = 40;
+
+/** `LogonResponse/pSessionInfo/sessionInfo/serverInfo`: build, release and instance, when given. */
+function readServerInfo(response: XmlNode | undefined): ServerInfo {
+  const serverInfo = findByLocalName(findByLocalName(findByLocalName(response, 'pSessionInfo'), 'sessionInfo'), 'serverInfo');
+  if (serverInfo === undefined) return {};
+  const attributes = attributesOf(serverInfo);
+  const info: ServerInfo = {};
+  const value = (name: string): string | undefined => {
+    const text = snippet(attributes[name] ?? '', SERVER_INFO_MAX_CHARS);
+    return text === '' ? undefined : text;
+  };
+  const build = value('buildNumber');
+  const release = value('releaseName');
+  const instance = value('instanceName');
+  if (build !== undefined) info.build = build;
+  if (release !== undefined) info.release = release;
+  if (instance !== undefined) info.instance = instance;
+  return info;
 }
 
 /**

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { REDACTED, readQueryAnswer, redactSecrets } from '../../src/clients/soapSession.js';
 import { SOAP_ENVELOPE_NAMESPACES, parseSoapEnvelope } from '../../src/clients/soapEnvelope.js';
+import { classifySoapFault } from '../../src/checks/soap.js';
 import type { XmlNode } from '../../src/clients/xml.js';
 import { ALNUM, DIGITS, LOWER, check, identifier, junk, mutated, nested, over, textValue, tokenText, xmlEscape } from './runs.js';
 
@@ -151,6 +152,32 @@ describe('fuzz: SOAP envelopes', () => {
         assert.equal(typeof parsed.fault.string, 'string');
         assert.equal(typeof parsed.fault.detail, 'string');
       }
+    });
+  });
+});
+
+describe('fuzz: classifySoapFault', () => {
+  /** `SOAP answered a database error: ` + 200 characters and the ellipsis. */
+  const VERDICT_MAX_CHARS = 240;
+
+  test('any fault: a state, one short line, no session token; a database code in the fault is critical', () => {
+    const token = fc.uuid().map((u) => `___${u}`);
+    const line = fc.oneof(textValue, token, fc.constantFrom('PGS-220000 PostgreSQL error: x', 'XSV-350008 Session has expired', 'SOP-330011 Error while executing', 'SQLState: 40001', ''));
+    const anyFault = fc.record({ code: faultText, string: fc.oneof(faultText, line), detail: fc.array(line, { maxLength: 4 }).map((lines) => lines.join('\n')) });
+    check(anyFault, (fault) => {
+      const verdict = classifySoapFault(fault);
+      assert.ok(['ok', 'warning', 'critical'].includes(verdict.state));
+      assert.ok(verdict.message.length <= VERDICT_MAX_CHARS, `${verdict.message.length} characters`);
+      assert.doesNotMatch(verdict.message, /[\u0000-\u001f\u007f]/);
+      assert.doesNotMatch(verdict.message, /___[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+      if (/PGS-220000|SQLState/.test(`${fault.string}\n${fault.detail}`)) assert.equal(verdict.state, 'critical');
+    });
+  });
+
+  test('parsed junk: faults are judged without throwing', () => {
+    check(junk([mutated(soapAnswer.map((a) => a.text)), tokenText(SOAP_TOKENS)]), (text) => {
+      const parsed = parseSoapEnvelope(text);
+      if (parsed.ok) assert.ok(classifySoapFault(parsed.fault).message.length <= VERDICT_MAX_CHARS);
     });
   });
 });

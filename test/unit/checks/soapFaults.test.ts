@@ -86,7 +86,7 @@ describe('classifySoapFault on recorded and documented faults', () => {
     ],
     ['fault-xsv-350008-session-expired.reconstructed.xml', 'ok', 'SOAP router answers (Fault: XSV-350008 Session has expired or is invalid. Please reconnect.)'],
     ['fault-xsv-350012-invalid-login.reconstructed.xml', 'ok', 'SOAP router answers (Fault: XSV-350012 Invalid login or password. Connection denied.)'],
-    ['fault-pushevent-invalid-login.doc.xml', 'ok', "SOAP router answers (Fault: Error while reading parameters of method 'PushEvent' of service 'nms:rtEvent'.)"],
+    ['fault-pushevent-invalid-login.doc.xml', 'ok', 'SOAP router answers (Fault: Invalid login or password. Connection denied.)'],
     ['fault-sop-330023-v8.6.3.xml', 'warning', "SOAP answered a fault: SOP-330023 An error occurred during the SOAP call. You don't have the required rights to view the detail."],
     ['fault-sop-330006-method-not-defined.sdk.xml', 'warning', "SOAP answered a fault: SOP-330006 The method 'GetModifiedEntities' is not defined in SOAP service 'xtk:session'."],
     ['fault-sop-330011-no-detail.sdk.xml', 'warning', "SOAP answered a fault: SOP-330011 Error while executing the method 'GetModifiedEntities' of service 'xtk:session'."],
@@ -154,6 +154,14 @@ describe('classifySoapFault rules', () => {
 
   test('a fault with no text at all is a warning naming its faultcode', () => {
     expect(classifySoapFault(fault('', '', 'SOAP-ENV:Client'))).toEqual({ state: 'warning', message: 'SOAP answered a fault: SOAP-ENV:Client' });
+  });
+
+  test('without codes, the cause is the first line that is not the wrapper wording', () => {
+    expect(faultCause(fault('Simulated host: unsupported where condition', "Error while executing the method 'ExecuteQuery' of service 'xtk:queryDef'."))).toBe(
+      'Simulated host: unsupported where condition',
+    );
+    expect(faultCause(faultOf('fault-pushevent-invalid-login.doc.xml'))).toBe('Invalid login or password. Connection denied.');
+    expect(faultCause(faultOf('fault-sop-330011-no-detail.sdk.xml'))).toMatch(/^SOP-330011 /);
   });
 
   test('isSessionFault is session expiry only; isAuthenticationFault adds the refused logon', () => {
