@@ -9,14 +9,16 @@ import { snippet } from '../util/format.js';
 import type { QueryResult } from './soapTypes.js';
 
 export type { QueryResult };
+export { isSessionFault };
 import { httpRequest, parseHttpUrl, type HttpAnswer } from './http.js';
-import { parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
+import { faultCause, isSessionFault, parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
 import { attributesOf, childrenOf, parseXmlRoot, splitQName, textOf, type XmlNode } from './xml.js';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Fault texts are quoted in one-line check messages; longer ones are cut. */
 const FAULT_TEXT_MAX_CHARS = 200;
 const LOGON_ACTION = 'xtk:session#Logon';
+const LOGOFF_ACTION = 'xtk:session#Logoff';
 const QUERY_ACTION = 'xtk:queryDef#ExecuteQuery';
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 
@@ -26,10 +28,13 @@ export type CampaignSoapErrorKind = 'logon-refused' | 'transport' | 'fault' | 'b
 export class CampaignSoapError extends Error {
   override readonly name = 'CampaignSoapError';
   readonly kind: CampaignSoapErrorKind;
+  /** The Fault answered, with secrets already replaced (kinds `logon-refused` and `fault`). */
+  readonly fault?: SoapFault;
 
-  constructor(kind: CampaignSoapErrorKind, message: string) {
+  constructor(kind: CampaignSoapErrorKind, message: string, fault?: SoapFault) {
     super(message);
     this.kind = kind;
+    if (fault !== undefined) this.fault = fault;
   }
 }
 
@@ -47,6 +52,25 @@ export interface CampaignSoapClientOptions {
 interface Session {
   session: string;
   security: string;
+}
+
+/** What `serverInfo` of a Logon answer says of the server, each value one short line; absent when not said. */
+export interface ServerInfo {
+  /** `buildNumber`, e.g. `9364`. */
+  build?: string;
+  /** `releaseName`, e.g. `7.3.4` or `20.3` (v7 reports `majNumber="6" minNumber="7"`, so those are not given). */
+  release?: string;
+  /** `instanceName`. */
+  instance?: string;
+}
+
+/** The outcome of one Logon then Logoff (logonAndLogoff). */
+export interface LogonProbe {
+  /** Milliseconds from sending the Logon to the end of its answer. */
+  logonMs: number;
+  server: ServerInfo;
+  /** The Logoff after the successful Logon: a failure here leaves the session to expire on the server. */
+  logoff: { ok: true } | { ok: false; reason: string };
 }
 
 type QueryOutcome = { expired: false; result: QueryResult } | { expired: true; fault: SoapFault };
@@ -116,13 +140,35 @@ export class CampaignSoapClient {
   }
 
   async #logon(signal: AbortSignal): Promise<Session> {
+    const { session } = await this.#logonRequest(signal);
+    this.#session = session;
+    this.#logons++;
+    return session;
+  }
+
+  /**
+   * One `xtk:session#Logon` with the operator's password, then `xtk:session#Logoff` of that session:
+   * proves the web module, the SOAP router, the operator's credentials and the database behind them.
+   * The session is its own, never the one kept for queries. Throws CampaignSoapError for the Logon
+   * (`logon-refused` carries the Fault); a failed Logoff is reported in the result, not thrown.
+   */
+  async logonAndLogoff(signal: AbortSignal): Promise<LogonProbe> {
+    const { session, body, elapsedMs } = await this.#logonRequest(signal);
+    const server = readServerInfo(findByLocalName(body, 'LogonResponse'));
+    const logoff = await this.#logoff(session, signal);
+    return { logonMs: elapsedMs, server, logoff };
+  }
+
+  /** Posts the Logon and reads its tokens; touches no state. */
+  async #logonRequest(signal: AbortSignal): Promise<{ session: Session; body: XmlNode; elapsedMs: number }> {
     const password = await this.#readPassword();
     const answer = await this.#post(LOGON_ACTION, logonEnvelope(this.login, password), {}, signal);
     // A Logon answer that quotes the request back (a proxy's error page) must not show the password.
     const envelope = this.#parse(LOGON_ACTION, answer, [password]);
     if (envelope.fault !== undefined) {
-      const text = this.#faultText(envelope.fault, [password]);
-      throw new CampaignSoapError('logon-refused', `SOAP logon refused for operator ${this.login}: ${text} (${this.url})`);
+      const fault = this.#redactFault(envelope.fault, [password]);
+      const text = this.#faultText(fault);
+      throw new CampaignSoapError('logon-refused', `SOAP logon refused for operator ${this.login}: ${text} (${this.url})`, fault);
     }
     const response = findByLocalName(envelope.body, 'LogonResponse');
     const session = textOf(findByLocalName(response, 'pstrSessionToken') ?? '').trim();
@@ -131,9 +177,26 @@ export class CampaignSoapClient {
       const missing = session === '' ? 'pstrSessionToken' : 'pstrSecurityToken';
       throw this.#error('bad-answer', LOGON_ACTION, `HTTP ${answer.status}: the Logon answer has no ${missing}`);
     }
-    this.#session = { session, security };
-    this.#logons++;
-    return this.#session;
+    // Tokens go back in HTTP headers: anything but visible ASCII would break (or inject into) them.
+    if (!TOKEN_TEXT.test(session) || !TOKEN_TEXT.test(security)) {
+      throw this.#error('bad-answer', LOGON_ACTION, `HTTP ${answer.status}: the Logon answer has a token that is not one line of visible ASCII`);
+    }
+    return { session: { session, security }, body: envelope.body, elapsedMs: answer.elapsedMs };
+  }
+
+  /** Logs the session off; never throws, says why it failed. */
+  async #logoff(session: Session, signal: AbortSignal): Promise<LogonProbe['logoff']> {
+    const secrets = [session.session, session.security];
+    const headers = { cookie: `__sessiontoken=${session.session}`, 'x-security-token': session.security };
+    try {
+      const answer = await this.#post(LOGOFF_ACTION, logoffEnvelope(session.session), headers, signal, secrets);
+      const envelope = this.#parse(LOGOFF_ACTION, answer, secrets);
+      if (envelope.fault !== undefined) return { ok: false, reason: `Fault: ${this.#faultText(this.#redactFault(envelope.fault, secrets))}` };
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof CampaignSoapError) return { ok: false, reason: this.#redact(error.message, secrets) };
+      throw error;
+    }
   }
 
   async #readPassword(): Promise<string> {
@@ -155,14 +218,15 @@ export class CampaignSoapClient {
     const envelope = this.#parse(QUERY_ACTION, answer);
     if (envelope.fault !== undefined) {
       if (isSessionFault(envelope.fault)) return { expired: true, fault: envelope.fault };
-      throw this.#error('fault', QUERY_ACTION, this.#faultText(envelope.fault));
+      const fault = this.#redactFault(envelope.fault);
+      throw new CampaignSoapError('fault', `SOAP ${QUERY_ACTION} for operator ${this.login} at ${this.url}: ${this.#faultText(fault)}`, fault);
     }
     const result = readQueryAnswer(envelope.body);
     if ('missing' in result) throw this.#error('bad-answer', QUERY_ACTION, `HTTP ${answer.status}: the answer has no ${result.missing}`);
     return { expired: false, result };
   }
 
-  async #post(action: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+  async #post(action: string, body: string, headers: Record<string, string>, signal: AbortSignal, extraSecrets: string[] = []): Promise<HttpAnswer> {
     const answer = await httpRequest({
       method: 'POST',
       url: this.#url,
@@ -171,7 +235,7 @@ export class CampaignSoapClient {
       maxBodyBytes: this.maxBodyBytes,
       signal,
     });
-    if (!answer.ok) throw this.#error('transport', action, this.#redact(answer.reason));
+    if (!answer.ok) throw this.#error('transport', action, this.#redact(answer.reason, extraSecrets));
     return answer;
   }
 
@@ -188,8 +252,14 @@ export class CampaignSoapClient {
     return new CampaignSoapError(kind, `SOAP ${action} for operator ${this.login} at ${this.url}: ${detail}`);
   }
 
+  /** The line of the fault that says why (its cause, innermost first), one line, cut. */
   #faultText(fault: SoapFault, extraSecrets: string[] = []): string {
-    return snippet(this.#redact(fault.string || fault.code, extraSecrets), FAULT_TEXT_MAX_CHARS);
+    return snippet(this.#redact(faultCause(fault), extraSecrets), FAULT_TEXT_MAX_CHARS);
+  }
+
+  #redactFault(fault: SoapFault, extraSecrets: string[] = []): SoapFault {
+    const redact = (text: string): string => this.#redact(text, extraSecrets);
+    return { code: redact(fault.code), string: redact(fault.string), detail: redact(fault.detail) };
   }
 
   #redact(text: string, extraSecrets: string[] = []): string {
@@ -201,6 +271,8 @@ export class CampaignSoapClient {
 // Pieces without state.
 
 export const REDACTED = '[redacted]';
+/** What a token may hold: one line of visible ASCII (it is sent back in Cookie and X-Security-Token). */
+const TOKEN_TEXT = /^[\x21-\x7e]+$/;
 /** Campaign session tokens: `___` + a UUID. */
 const SESSION_TOKEN_PATTERN = /___[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
@@ -213,15 +285,6 @@ export function redactSecrets(text: string, secrets: ReadonlyArray<string | unde
   let result = text;
   for (const secret of known) result = result.split(secret).join(REDACTED);
   return result.replace(SESSION_TOKEN_PATTERN, REDACTED);
-}
-
-/**
- * XSV-350008 is the fault Campaign answers for a session that expired or was never valid; the words
- * are matched too because the code alone is not documented as stable.
- */
-export function isSessionFault(fault: SoapFault): boolean {
-  const text = `${fault.code} ${fault.string}`;
-  return /XSV-350008/i.test(text) || (/session/i.test(text) && /expired|invalid/i.test(text));
 }
 
 function assertQueryDef(queryDefXml: string): void {
@@ -260,6 +323,18 @@ function logonEnvelope(login: string, password: string): string {
   );
 }
 
+/**
+ * Logoff takes the session token as its only parameter; the cookie and X-Security-Token carry it too,
+ * as acc-js-sdk sends it (src/client.js logoff, src/soap.js finalize).
+ */
+function logoffEnvelope(sessionToken: string): string {
+  return (
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV}" xmlns:urn="urn:xtk:session">` +
+    `<soapenv:Header/><soapenv:Body><urn:Logoff><urn:sessiontoken>${escapeXml(sessionToken)}</urn:sessiontoken></urn:Logoff>` +
+    '</soapenv:Body></soapenv:Envelope>'
+  );
+}
+
 /** Parameters go by position: an empty session token first (the cookie carries it), then the query. */
 function queryEnvelope(queryDefXml: string): string {
   return (
@@ -273,6 +348,27 @@ function queryEnvelope(queryDefXml: string): string {
 function findByLocalName(parent: XmlNode | undefined, local: string): XmlNode | undefined {
   if (parent === undefined) return undefined;
   return childrenOf(parent).find((c) => splitQName(c.name).local === local)?.node;
+}
+
+const SERVER_INFO_MAX_CHARS = 40;
+
+/** `LogonResponse/pSessionInfo/sessionInfo/serverInfo`: build, release and instance, when given. */
+function readServerInfo(response: XmlNode | undefined): ServerInfo {
+  const serverInfo = findByLocalName(findByLocalName(findByLocalName(response, 'pSessionInfo'), 'sessionInfo'), 'serverInfo');
+  if (serverInfo === undefined) return {};
+  const attributes = attributesOf(serverInfo);
+  const info: ServerInfo = {};
+  const value = (name: string): string | undefined => {
+    const text = snippet(attributes[name] ?? '', SERVER_INFO_MAX_CHARS);
+    return text === '' ? undefined : text;
+  };
+  const build = value('buildNumber');
+  const release = value('releaseName');
+  const instance = value('instanceName');
+  if (build !== undefined) info.build = build;
+  if (release !== undefined) info.release = release;
+  if (instance !== undefined) info.instance = instance;
+  return info;
 }
 
 /**

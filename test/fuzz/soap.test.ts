@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { REDACTED, readQueryAnswer, redactSecrets } from '../../src/clients/soapSession.js';
 import { SOAP_ENVELOPE_NAMESPACES, parseSoapEnvelope } from '../../src/clients/soapEnvelope.js';
+import { classifySoapFault } from '../../src/checks/soap.js';
 import type { XmlNode } from '../../src/clients/xml.js';
 import { ALNUM, DIGITS, LOWER, check, identifier, junk, mutated, nested, over, textValue, tokenText, xmlEscape } from './runs.js';
 
@@ -46,18 +47,37 @@ function envelope(g: EnvelopeParts, content: (soapPrefix: string) => string): st
 
 const faultText = fc.oneof(textValue, fc.constantFrom('XSV-350008 Session has expired or is invalid.', 'SOP-330011 Error while executing the method', ''));
 
+/**
+ * A `detail`: absent, or lines as Campaign writes them, innermost error first (see
+ * test/fixtures/soap/fault-sop-330011-odb-deadlock.xml), read back whole with its line breaks.
+ */
+const detailLines = fc.option(
+  fc.array(fc.oneof(textValue, fc.constantFrom('ODB-240000 ODBC error: deadlocked SQLState: 40001', "XSV-350023 Unable to save document of type 'x'.", 'SOP-330011 Error while executing the method')), {
+    minLength: 1,
+    maxLength: 4,
+  }),
+  { nil: undefined },
+);
+
 /** Envelopes with a payload, a SOAP 1.1 / 1.2 Fault, or nothing in the Body, and the fault to read. */
 const soapAnswer = fc
-  .record({ g: envelopeParts, kind: fc.constantFrom('payload', 'fault', 'empty'), code: faultText, text: faultText })
-  .map(({ g, kind, code, text }) => {
+  .record({ g: envelopeParts, kind: fc.constantFrom('payload', 'fault', 'empty'), code: faultText, text: faultText, detail: detailLines })
+  .map(({ g, kind, code, text, detail }) => {
+    const detailText = detail === undefined ? '' : detail.join('\n');
+    const detailElement = (p: string): string => {
+      if (detail === undefined) return '';
+      // SOAP 1.1's detail is unqualified; 1.2's Detail is in the envelope namespace.
+      const name = g.ns === SOAP11 ? 'detail' : q(p, 'Detail');
+      return `<${name}>${xmlEscape(detailText)}</${name}>`;
+    };
     const fault = (p: string): string =>
       g.ns === SOAP11
-        ? `<${q(p, 'Fault')}><faultcode>${xmlEscape(code)}</faultcode><faultstring>${xmlEscape(text)}</faultstring></${q(p, 'Fault')}>`
+        ? `<${q(p, 'Fault')}><faultcode>${xmlEscape(code)}</faultcode><faultstring>${xmlEscape(text)}</faultstring>${detailElement(p)}</${q(p, 'Fault')}>`
         : `<${q(p, 'Fault')}><${q(p, 'Code')}><${q(p, 'Value')}>${xmlEscape(code)}</${q(p, 'Value')}></${q(p, 'Code')}>` +
-          `<${q(p, 'Reason')}><${q(p, 'Text')} xml:lang="en">${xmlEscape(text)}</${q(p, 'Text')}></${q(p, 'Reason')}></${q(p, 'Fault')}>`;
+          `<${q(p, 'Reason')}><${q(p, 'Text')} xml:lang="en">${xmlEscape(text)}</${q(p, 'Text')}></${q(p, 'Reason')}>${detailElement(p)}</${q(p, 'Fault')}>`;
     const content = (p: string): string =>
       kind === 'fault' ? fault(p) : kind === 'payload' ? '<ns:LogonResponse xmlns:ns="urn:xtk:session"><pstrSessionToken>t</pstrSessionToken></ns:LogonResponse>' : '';
-    return { text: envelope(g, content), fault: kind === 'fault' ? { code, string: text } : undefined };
+    return { text: envelope(g, content), fault: kind === 'fault' ? { code, string: text, detail: detailText.trim() } : undefined };
   });
 
 /** A count is given when exact: digits only, at most 2^53 - 1. */
@@ -102,7 +122,7 @@ function assertSafeReason(reason: string): void {
 }
 
 describe('fuzz: SOAP envelopes', () => {
-  test('generated envelopes are read whatever the prefixes and declarations; faults give code and string', () => {
+  test('generated envelopes are read whatever the prefixes and declarations; faults give code, string and the whole detail', () => {
     check(soapAnswer, ({ text, fault }) => {
       const parsed = parseSoapEnvelope(text);
       assert.ok(parsed.ok, parsed.ok ? '' : `refused: ${parsed.reason}`);
@@ -130,7 +150,34 @@ describe('fuzz: SOAP envelopes', () => {
       else if (parsed.fault !== undefined) {
         assert.equal(typeof parsed.fault.code, 'string');
         assert.equal(typeof parsed.fault.string, 'string');
+        assert.equal(typeof parsed.fault.detail, 'string');
       }
+    });
+  });
+});
+
+describe('fuzz: classifySoapFault', () => {
+  /** `SOAP answered a database error: ` + 200 characters and the ellipsis. */
+  const VERDICT_MAX_CHARS = 240;
+
+  test('any fault: a state, one short line, no session token; a database code in the fault is critical', () => {
+    const token = fc.uuid().map((u) => `___${u}`);
+    const line = fc.oneof(textValue, token, fc.constantFrom('PGS-220000 PostgreSQL error: x', 'XSV-350008 Session has expired', 'SOP-330011 Error while executing', 'SQLState: 40001', ''));
+    const anyFault = fc.record({ code: faultText, string: fc.oneof(faultText, line), detail: fc.array(line, { maxLength: 4 }).map((lines) => lines.join('\n')) });
+    check(anyFault, (fault) => {
+      const verdict = classifySoapFault(fault);
+      assert.ok(['ok', 'warning', 'critical'].includes(verdict.state));
+      assert.ok(verdict.message.length <= VERDICT_MAX_CHARS, `${verdict.message.length} characters`);
+      assert.doesNotMatch(verdict.message, /[\u0000-\u001f\u007f]/);
+      assert.doesNotMatch(verdict.message, /___[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+      if (/PGS-220000|SQLState/.test(`${fault.string}\n${fault.detail}`)) assert.equal(verdict.state, 'critical');
+    });
+  });
+
+  test('parsed junk: faults are judged without throwing', () => {
+    check(junk([mutated(soapAnswer.map((a) => a.text)), tokenText(SOAP_TOKENS)]), (text) => {
+      const parsed = parseSoapEnvelope(text);
+      if (parsed.ok) assert.ok(classifySoapFault(parsed.fault).message.length <= VERDICT_MAX_CHARS);
     });
   });
 });

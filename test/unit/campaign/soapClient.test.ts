@@ -221,7 +221,7 @@ describe('isSessionFault', () => {
     ["XSV-350022 Unable to log on as 'x': incorrect login or password.", false],
     ['Expired license', false],
   ])('%s → %s', (text, expected) => {
-    expect(isSessionFault({ code: 'SOAP-ENV:Client', string: text })).toBe(expected);
+    expect(isSessionFault({ code: 'SOAP-ENV:Client', string: text, detail: '' })).toBe(expected);
   });
 });
 

@@ -43,11 +43,12 @@ describe('parseSoapEnvelope', () => {
     });
   });
 
-  test('SOAP 1.1 Fault gives code and string', () => {
+  test('SOAP 1.1 Fault gives code, string and detail', () => {
     const parsed = parseSoapEnvelope(FAULT_11);
     expect(parsed.ok && parsed.fault).toEqual({
       code: 'SOAP-ENV:Server',
       string: "XSV-350008 Unable to log on as 'healthcheck': invalid password.",
+      detail: "Error while executing the method 'Logon' of service 'xtk:session'.",
     });
   });
 
@@ -55,7 +56,7 @@ describe('parseSoapEnvelope', () => {
     const parsed = parseSoapEnvelope(
       `<env:Envelope xmlns:env="${SOAP12}"><env:Body><env:Fault><env:Code><env:Value>env:Sender</env:Value></env:Code><env:Reason><env:Text xml:lang="en">Bad request &amp; worse</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>`,
     );
-    expect(parsed.ok && parsed.fault).toEqual({ code: 'env:Sender', string: 'Bad request & worse' });
+    expect(parsed.ok && parsed.fault).toEqual({ code: 'env:Sender', string: 'Bad request & worse', detail: '' });
   });
 
   test('a prefix is resolved through its declaration, not its spelling', () => {
