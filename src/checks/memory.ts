@@ -26,13 +26,14 @@ export function memoryCheck(opts: MemoryCheckOptions): Check {
       const view = await viewOf(ctx);
       if (view?.enabled && view.pdump.ok) {
         const tasks = view.pdump.parsed.entries.filter((task) => isTask(task, opts));
-        if (tasks.length === 0) return { state: 'ok', message: `${label} not listed by nlserver pdump`, values: { memory_bytes: 0 } };
+        if (tasks.length === 0) return { state: 'unknown', noEvidence: true, message: `not looked: ${label} not listed by nlserver pdump`, values: { memory_bytes: 0 } };
         const bytes = Math.max(...tasks.map((task) => task.memoryBytes));
         return judge(bytes, `${label} uses ${formatBytes(bytes)} (nlserver pdump)`);
       }
       const why = !view?.enabled ? (view?.reason ?? 'nlserver integration off') : `nlserver pdump failed (${view.pdump.error})`;
       const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance));
-      const bytes = processes.length === 0 ? 0 : Math.max(...processes.map((p) => p.rssBytes));
+      if (processes.length === 0) return { state: 'unknown', noEvidence: true, message: `not looked: no ${label} process to measure (${why})`, values: { memory_bytes: 0 } };
+      const bytes = Math.max(...processes.map((p) => p.rssBytes));
       return judge(bytes, `${label} resident ${formatBytes(bytes)} from /proc (${why})`);
     },
   };

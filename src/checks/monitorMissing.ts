@@ -12,9 +12,10 @@ export function monitorMissingCheck(selector: TaskSelector): Check {
     name: 'monitor_missing',
     async run(ctx: CheckContext): Promise<CheckResult> {
       const view = await viewOf(ctx);
-      if (!view?.enabled) return { state: 'ok', message: `${view?.reason ?? 'nlserver integration off'}: judged from the process table` };
+      // Without Campaign's list there is nothing to compare: no verdict, never an ok (the process check still judges).
+      if (!view?.enabled) return { state: 'unknown', noEvidence: true, message: `not looked: ${view?.reason ?? 'nlserver integration off'}` };
       const { missing } = view;
-      if (!missing.ok) return { state: 'ok', message: `nlserver monitor -missing failed (${missing.error}): judged from the process table` };
+      if (!missing.ok) return { state: 'unknown', noEvidence: true, message: `not looked: nlserver monitor -missing failed (${missing.error})` };
       if (missing.parsed.entries.some((entry) => isTask(entry, selector))) {
         return { state: 'critical', message: `${label} listed by nlserver monitor -missing (autoStart is on but it is not running)` };
       }

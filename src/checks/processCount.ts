@@ -23,7 +23,8 @@ export function processCountCheck(opts: ProcessCountOptions): Check {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
       const count = (await nlserverProcesses(ctx.snapshot)).filter((p) => p.stateLetter !== 'Z' && isModuleProcess(p, opts.module, opts.instance)).length;
-      return { state: 'ok', message: `${count} ${opts.module} process${count === 1 ? '' : 'es'}${where}`, values: { [opts.value]: count } };
+      // A count, not a verdict: none while idle is normal, so it never says ok or otherwise.
+      return { state: 'unknown', noEvidence: true, message: `${count} ${opts.module} process${count === 1 ? '' : 'es'}${where} (counted, not judged)`, values: { [opts.value]: count } };
     },
   };
 }

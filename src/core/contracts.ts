@@ -19,6 +19,12 @@ export interface CheckResult {
   message: string;
   /** Numeric observations exported as metrics, base units (e.g. `response_seconds`). */
   values?: Record<string, number>;
+  /**
+   * The check could not look this run (its source off or failed, nothing to compare), or only counts:
+   * `state` is then no verdict. The row leaves it out of its state and of campaign_check_success, and
+   * shows `message` in its detail; its values are still exported.
+   */
+  noEvidence?: true;
   /** Extra, bounded label values for the value metrics (e.g. `job`); never a pid or a message. */
   labels?: Record<string, string>;
 }

@@ -11,6 +11,8 @@ export interface CheckOutcome {
   values: Record<string, number>;
   /** Extra label values for the value metrics (CheckResult.labels). */
   labels: Record<string, string>;
+  /** No verdict this run (CheckResult.noEvidence): `state` means nothing, `message` says why. */
+  noEvidence?: true;
 }
 
 export interface RunOptions {
@@ -78,6 +80,7 @@ export async function runCheck(check: Check, options: RunOptions): Promise<Check
     lastRun: started,
     values: result.values ?? {},
     labels: result.labels ?? {},
+    ...(result.noEvidence === true ? { noEvidence: true as const } : {}),
   };
 }
 

@@ -20,7 +20,13 @@ export interface RowStatus {
   lastRun?: number;
   /** One line: the worst checks' messages, or why the row is disabled or blocked. */
   detail: string;
+  /** The checks that gave a verdict this run. */
   checks: CheckOutcome[];
+  /**
+   * The checks that could not look this run (or only count): never part of the state nor of
+   * campaign_check_success; their messages end the detail and their values are still exported.
+   */
+  notLooked: CheckOutcome[];
   /** Set when the row turned unknown because its last result got too old. */
   stale?: boolean;
 }
@@ -67,14 +73,18 @@ export class StatusStore {
   }
 
   record(row: Row, outcomes: CheckOutcome[], now: number): RowStatus {
-    const observed = outcomes.length === 0 ? 'ok' : worst(outcomes.map((outcome) => outcome.state));
-    const failing = outcomes.filter((outcome) => outcome.state === observed && observed !== 'ok');
-    const detail = outcomes.length === 0 ? 'no checks apply' : summary(failing.length > 0 ? failing : outcomes);
+    const judged = outcomes.filter((outcome) => outcome.noEvidence !== true);
+    const notLooked = outcomes.filter((outcome) => outcome.noEvidence === true);
+    // Checks that all could not look prove nothing: unknown, never ok.
+    const observed = judged.length === 0 ? (notLooked.length === 0 ? 'ok' : 'unknown') : worst(judged.map((outcome) => outcome.state));
+    const failing = judged.filter((outcome) => outcome.state === observed && observed !== 'ok');
+    const shown = judged.length === 0 ? (notLooked.length === 0 ? 'no checks apply' : 'no check could look') : summary(failing.length > 0 ? failing : judged);
+    const detail = notLooked.length === 0 ? shown : `${shown}; ${summary(notLooked)}`;
     const streak = this.countStreak(row.key, observed);
     const previous = this.rows.get(row.key);
     const held = previous ? damped(row, previous, observed, streak) : undefined;
-    if (held) return this.set(row, held.state, `${held.note}: ${detail}`, outcomes, now, now);
-    return this.set(row, observed, detail, outcomes, now, now);
+    if (held) return this.set(row, held.state, `${held.note}: ${detail}`, judged, now, now, notLooked);
+    return this.set(row, observed, detail, judged, now, now, notLooked);
   }
 
   get(key: string): RowStatus | undefined {
@@ -98,7 +108,7 @@ export class StatusStore {
       const ageMs = now - status.lastRun;
       if (ageMs <= STALE_INTERVALS * row.intervalMs + row.timeoutMs) continue;
       const expected = `expected every ${formatDuration(row.intervalMs)}`;
-      const stale = this.set(row, 'unknown', `stale: last checked ${formatDuration(ageMs)} ago (${expected}); the probe schedule stopped or hangs`, status.checks, now, undefined);
+      const stale = this.set(row, 'unknown', `stale: last checked ${formatDuration(ageMs)} ago (${expected}); the probe schedule stopped or hangs`, status.checks, now, undefined, status.notLooked);
       stale.stale = true;
       this.onStale?.(stale);
     }
@@ -115,7 +125,7 @@ export class StatusStore {
     return worst(this.all().map((row) => row.state));
   }
 
-  private set(row: Row, state: State, detail: string, checks: CheckOutcome[], now: number, lastRun: number | undefined): RowStatus {
+  private set(row: Row, state: State, detail: string, checks: CheckOutcome[], now: number, lastRun: number | undefined, notLooked: CheckOutcome[] = []): RowStatus {
     const previous = this.rows.get(row.key);
     const status: RowStatus = {
       key: row.key,
@@ -129,6 +139,7 @@ export class StatusStore {
       lastRun: lastRun ?? previous?.lastRun,
       detail,
       checks,
+      notLooked,
     };
     this.rows.set(row.key, status);
     this.version += 1;

@@ -58,12 +58,12 @@ describe('monitor_missing', () => {
     expect((await inMail.run(context(view(BANNER, `${BANNER}\ninmail@prod\n`)))).state).toBe('critical');
   });
 
-  test('a failing command or no integration falls back to the process table, saying so', async () => {
+  test('a failing command or no integration: no verdict, never ok, saying why', async () => {
     const failed = await check.run(context(view(BANNER, '', { missing: 'nlserver timed out after 5000 ms' })));
-    expect(failed).toMatchObject({ state: 'ok', message: 'nlserver monitor -missing failed (nlserver timed out after 5000 ms): judged from the process table' });
+    expect(failed).toEqual({ state: 'unknown', noEvidence: true, message: 'not looked: nlserver monitor -missing failed (nlserver timed out after 5000 ms)' });
     const off = await check.run(context(offView('no executable nlserver at /x/bin/nlserver')));
-    expect(off).toMatchObject({ state: 'ok', message: 'no executable nlserver at /x/bin/nlserver: judged from the process table' });
-    expect((await check.run(context(undefined))).message).toContain('judged from the process table');
+    expect(off).toEqual({ state: 'unknown', noEvidence: true, message: 'not looked: no executable nlserver at /x/bin/nlserver' });
+    expect(await check.run(context(undefined))).toEqual({ state: 'unknown', noEvidence: true, message: 'not looked: nlserver integration off' });
   });
 });
 
@@ -88,8 +88,18 @@ describe('memory', () => {
     expect((await strict.run(context(pdumpWith('15.6 MB')))).state).toBe('warning');
   });
 
-  test('not listed by pdump: 0 bytes, the process check judges absence', async () => {
-    expect(await check.run(context(view(`${BANNER}\nNo tasks\n`)))).toMatchObject({ state: 'ok', values: { memory_bytes: 0 } });
+  test('not listed by pdump: no verdict (never ok), 0 bytes; the process check judges absence', async () => {
+    expect(await check.run(context(view(`${BANNER}\nNo tasks\n`)))).toEqual({
+      state: 'unknown',
+      noEvidence: true,
+      message: 'not looked: mta@prod not listed by nlserver pdump',
+      values: { memory_bytes: 0 },
+    });
+  });
+
+  test('without pdump and without a process: no verdict either', async () => {
+    const result = await check.run(context(view('', BANNER, { pdump: 'nlserver exited with code 1' }), []));
+    expect(result).toMatchObject({ noEvidence: true, message: 'not looked: no mta@prod process to measure (nlserver pdump failed (nlserver exited with code 1))' });
   });
 
   test('without pdump the resident size from /proc stands in, and the message says why', async () => {

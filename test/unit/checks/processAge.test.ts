@@ -45,8 +45,8 @@ describe('process age (processes too old)', () => {
 describe('process count (mtachild)', () => {
   const check = processCountCheck({ name: 'children', module: 'mtachild', instance: 'prod', value: 'mta_children' });
 
-  test('zero while idle is ok', async () => {
-    expect(await check.run(context([]))).toEqual({ state: 'ok', message: '0 mtachild processes for prod', values: { mta_children: 0 } });
+  test('zero while idle is counted, not judged: no verdict, never ok', async () => {
+    expect(await check.run(context([]))).toEqual({ state: 'unknown', noEvidence: true, message: '0 mtachild processes for prod (counted, not judged)', values: { mta_children: 0 } });
   });
 
   test('counts this instance only, zombies excluded', async () => {

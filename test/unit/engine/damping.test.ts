@@ -119,3 +119,27 @@ describe('staleness', () => {
     expect(fresh.get('mta@prod')?.detail).toBe('not checked yet');
   });
 });
+
+describe('checks that could not look', () => {
+  const notLooked = (name: string, message: string): CheckOutcome => ({ ...outcome('unknown'), name, message, noEvidence: true });
+
+  test('are left out of the verdict and of the checks, their reasons end the detail', () => {
+    const store = new StatusStore(() => 0);
+    const target = row(1, 1);
+    store.sync([target], 0);
+    const status = store.record(target, [outcome('ok'), notLooked('monitor_missing', 'not looked: nlserver integration off')], 30_000);
+    expect(status.state).toBe('ok');
+    expect(status.checks.map((check) => check.name)).toEqual(['process']);
+    expect(status.notLooked.map((check) => check.name)).toEqual(['monitor_missing']);
+    expect(status.detail).toBe('process: process ok; monitor_missing: not looked: nlserver integration off');
+  });
+
+  test('a row whose every check could not look is unknown, never ok', () => {
+    const store = new StatusStore(() => 0);
+    const target = row(1, 1);
+    store.sync([target], 0);
+    const status = store.record(target, [notLooked('memory', 'not looked: mta@prod not listed by nlserver pdump')], 30_000);
+    expect(status.state).toBe('unknown');
+    expect(status.detail).toBe('no check could look; memory: not looked: mta@prod not listed by nlserver pdump');
+  });
+});
