@@ -1,10 +1,17 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { assertCheckName, formatBytes, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
-import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from '../clients/tcpDialog.js';
+import {
+  assertEndpoint,
+  describeDialogFailure,
+  describeFileError,
+  hostPort,
+  openTcpDialog,
+  readSmallRegularFile,
+  type DialogFailure,
+  type TcpDialog,
+} from '../clients/tcpDialog.js';
 
 /** RFC 1939 caps a response line at 512 octets; this is well past any server's greeting. */
 const MAX_LINE_CHARS = 2048;
@@ -65,7 +72,7 @@ export function pop3Check(opts: Pop3CheckOptions): Check {
       const password = await readPasswordFile(opts.passwordFile);
       if (!password.ok) return { state: 'unknown', message: `${settings.where}: ${password.reason}` };
       const opened = await openTcpDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES });
-      if (!opened.ok) return critical(`${settings.where}: ${describeDialogFailure(opened.failure, 'connecting', opened.elapsedMs)}`);
+      if (!opened.ok) return critical(`${settings.where}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
       const { dialog } = opened;
       let session: Session;
       try {
@@ -231,25 +238,13 @@ function critical(message: string): CheckResult {
 
 type PasswordRead = { ok: true; password: string } | { ok: false; reason: string };
 
-/** Plain words for the errors an operator meets with a password file. */
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a parent is not a directory',
-  ELOOP: 'too many symbolic links',
-};
-
 async function readPasswordFile(file: string): Promise<PasswordRead> {
   const fail = (what: string): PasswordRead => ({ ok: false, reason: `cannot use the POP3 password file ${file}: ${what}` });
   let bytes: Buffer;
   try {
-    bytes = await readSmallRegularFile(file, MAX_PASSWORD_FILE_BYTES);
+    bytes = await readSmallRegularFile(file, MAX_PASSWORD_FILE_BYTES, 'a password file');
   } catch (error) {
-    if (error instanceof NotAPasswordFile) return fail(error.message);
-    const code = (error as { code?: unknown }).code;
-    return fail(typeof code === 'string' ? `${code} (${FILE_ERRORS[code] ?? 'read failed'})` : 'read failed');
+    return fail(describeFileError(error));
   }
   // Editors and `echo` add one line end; more than that is part of what was written.
   const password = bytes.toString('utf8').replace(/\r?\n$/, '');
@@ -258,30 +253,6 @@ async function readPasswordFile(file: string): Promise<PasswordRead> {
     return fail('it holds a line break or NUL inside the password (it must hold the password alone, optionally followed by one line end)');
   }
   return { ok: true, password };
-}
-
-class NotAPasswordFile extends Error {}
-
-/**
- * Reads a regular file of at most maxBytes. O_NONBLOCK keeps a FIFO from blocking the open; the size
- * cap keeps a device or a huge file from filling memory.
- */
-async function readSmallRegularFile(file: string, maxBytes: number): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!(await handle.stat()).isFile()) throw new NotAPasswordFile('it is not a regular file');
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      if (size > maxBytes) throw new NotAPasswordFile(`it is larger than ${maxBytes} bytes, not a password file`);
-    }
-    return buffer.subarray(0, size);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

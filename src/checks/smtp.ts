@@ -52,7 +52,7 @@ export function smtpCheck(opts: SmtpCheckOptions): Check {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
       const opened = await openTcpDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES });
-      if (!opened.ok) return critical(`${where}: ${describeDialogFailure(opened.failure, 'connecting', opened.elapsedMs)}`);
+      if (!opened.ok) return critical(`${where}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
       const { dialog } = opened;
       try {
         return await converse(dialog, heloName, where, opts.slowMs);
