@@ -1,10 +1,24 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { assertCheckName, formatBytes, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
-import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from '../clients/tcpDialog.js';
+import {
+  assertEndpoint,
+  assertTlsOptions,
+  describeDialogFailure,
+  describeFileError,
+  hostPort,
+  isLoopbackHost,
+  openTcpDialog,
+  loadTlsSettings,
+  readSmallRegularFile,
+  TLS_HANDSHAKE,
+  tlsLabel,
+  type DialogFailure,
+  type TcpDialog,
+  type TlsMode,
+  type TlsSettings,
+} from '../clients/tcpDialog.js';
 
 /** RFC 1939 caps a response line at 512 octets; this is well past any server's greeting. */
 const MAX_LINE_CHARS = 2048;
@@ -30,6 +44,18 @@ export interface Pop3CheckOptions {
   maxMessages?: number;
   /** Answers slower than this (connect to STAT answer) are a warning. */
   slowMs?: number;
+  /**
+   * `implicit`: POP3S, TLS from the first byte (port 995); `starttls`: STLS after the greeting
+   * (RFC 2595), never falling back to clear text; `none` (default): clear text, refused at
+   * construction for a host that is not loopback unless allowPlaintext is true.
+   */
+  tls?: TlsMode;
+  /** Absolute path of a PEM CA bundle trusted instead of Node's bundled roots; read at every run. */
+  caFile?: string;
+  /** The name the server certificate must be valid for; default `host`. */
+  servername?: string;
+  /** Lets tls `none` send the password in clear text to a host that is not loopback. Default false. */
+  allowPlaintext?: boolean;
 }
 
 /** What the check remembers between runs: since when messages have waited without the count going down. */
@@ -58,22 +84,47 @@ export function pop3Check(opts: Pop3CheckOptions): Check {
     throw new Error(`${owner}: maxMessages must be a positive integer, got ${String(opts.maxMessages)}`);
   }
   assertPositive(opts.slowMs, 'slowMs', name);
-  const settings = { ...opts, where: `POP3 mailbox ${opts.user} at ${hostPort(opts.host, opts.port)}` };
+  const mode = assertTlsOptions(opts, owner);
+  if (opts.allowPlaintext !== undefined && typeof opts.allowPlaintext !== 'boolean') {
+    throw new Error(`${owner}: allowPlaintext must be true or false, got ${JSON.stringify(opts.allowPlaintext)}`);
+  }
+  if (mode === 'none' && !isLoopbackHost(opts.host) && opts.allowPlaintext !== true) {
+    throw new Error(
+      `${owner}: tls 'none' would send the POP3 password in clear text to ${opts.host}; ` +
+        `set tls to 'implicit' (POP3S, port 995) or 'starttls' (STLS), or allowPlaintext: true to accept clear text`,
+    );
+  }
+  const endpoint = `POP3 mailbox ${opts.user} at ${hostPort(opts.host, opts.port)}`;
+  const servername = opts.servername ?? opts.host;
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
       const password = await readPasswordFile(opts.passwordFile);
-      if (!password.ok) return { state: 'unknown', message: `${settings.where}: ${password.reason}` };
-      const opened = await openTcpDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES });
-      if (!opened.ok) return critical(`${settings.where}: ${describeDialogFailure(opened.failure, 'connecting', opened.elapsedMs)}`);
+      if (!password.ok) return { state: 'unknown', message: `${endpoint}: ${password.reason}` };
+      let tls: TlsSettings | undefined;
+      if (mode !== 'none') {
+        const loaded = await loadTlsSettings(servername, opts.caFile);
+        if (!loaded.ok) return { state: 'unknown', message: `${endpoint}: ${loaded.reason}` };
+        tls = loaded.settings;
+      }
+      const opened = await openTcpDialog({
+        host: opts.host,
+        port: opts.port,
+        signal: ctx.signal,
+        maxReplyBytes: MAX_REPLY_BYTES,
+        ...(mode === 'implicit' ? { tls } : {}),
+      });
+      if (!opened.ok) return critical(`${endpoint}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
       const { dialog } = opened;
       let session: Session;
       try {
-        session = await converse(dialog, opts.user, password.password, redactor(password.password));
+        session = await converse(dialog, opts.user, password.password, redactor(password.password), mode === 'starttls' ? tls : undefined);
       } finally {
         dialog.close();
       }
-      return judge(session, settings, ctx);
+      // Said once TLS is up (`(TLSv1.3)`, `(STLS, TLSv1.3)`): nothing in clear text then.
+      const label = tlsLabel(mode, 'STLS', dialog.tlsProtocol());
+      return judge(session, { ...opts, where: `${endpoint}${label}`, label }, ctx);
     },
   };
 }
@@ -86,12 +137,33 @@ type Session =
   | { outcome: 'refused'; step: 'USER' | 'PASS'; text: string }
   | { outcome: 'failed'; problem: string };
 
-/** `clean` makes server text safe for a message (one line, short, without the password). */
-async function converse(dialog: TcpDialog, user: string, password: string, clean: (text: string) => string): Promise<Session> {
+/**
+ * `clean` makes server text safe for a message (one line, short, without the password); `stls`: the
+ * TLS settings when the session must switch to TLS with STLS (RFC 2595 4) before the login.
+ */
+async function converse(
+  dialog: TcpDialog,
+  user: string,
+  password: string,
+  clean: (text: string) => string,
+  stls: TlsSettings | undefined,
+): Promise<Session> {
   const readStatus = (waitingFor: string): Promise<StatusRead> => readStatusLine(dialog, waitingFor, clean);
   const greeting = await readStatus('the greeting');
   if ('problem' in greeting) return { outcome: 'failed', problem: greeting.problem };
   if (!greeting.ok) return { outcome: 'failed', problem: `greeting -ERR ${greeting.text} (expected +OK)` };
+
+  if (stls !== undefined) {
+    dialog.send('STLS\r\n');
+    const answer = await readStatus('the answer to STLS');
+    if ('problem' in answer) return { outcome: 'failed', problem: answer.problem };
+    if (!answer.ok) {
+      // Nothing else is sent: the password goes over TLS or not at all.
+      return { outcome: 'failed', problem: `STLS not offered: the server answered -ERR ${answer.text} (tls 'starttls' never falls back to clear text)` };
+    }
+    const secured = await dialog.startTls(stls);
+    if (!secured.ok) return { outcome: 'failed', problem: describeDialogFailure(secured.failure, TLS_HANDSHAKE, dialog.elapsedMs()) };
+  }
 
   for (const [step, argument] of [['USER', user], ['PASS', password]] as const) {
     dialog.send(`${step} ${argument}\r\n`);
@@ -164,6 +236,8 @@ export function parseStatReply(line: string): { count: number; octets: number } 
 
 interface Settings {
   where: string;
+  /** ` (TLSv1.3)` after a handshake, else empty. */
+  label: string;
   user: string;
   host: string;
   port: number;
@@ -176,7 +250,7 @@ function judge(session: Session, settings: Settings, ctx: CheckContext): CheckRe
   if (session.outcome === 'failed') return critical(`${settings.where}: ${session.problem}`);
   if (session.outcome === 'refused') {
     const text = session.text || `-ERR to ${session.step}`;
-    return { state: 'unknown', message: `POP3 login refused for user ${settings.user} at ${hostPort(settings.host, settings.port)}: ${text}` };
+    return { state: 'unknown', message: `POP3 login refused for user ${settings.user} at ${hostPort(settings.host, settings.port)}${settings.label}: ${text}` };
   }
   const { count, octets, elapsedMs } = session;
   const values = { mailbox_messages: count, response_seconds: elapsedMs / 1000 };
@@ -231,25 +305,13 @@ function critical(message: string): CheckResult {
 
 type PasswordRead = { ok: true; password: string } | { ok: false; reason: string };
 
-/** Plain words for the errors an operator meets with a password file. */
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a parent is not a directory',
-  ELOOP: 'too many symbolic links',
-};
-
 async function readPasswordFile(file: string): Promise<PasswordRead> {
   const fail = (what: string): PasswordRead => ({ ok: false, reason: `cannot use the POP3 password file ${file}: ${what}` });
   let bytes: Buffer;
   try {
-    bytes = await readSmallRegularFile(file, MAX_PASSWORD_FILE_BYTES);
+    bytes = await readSmallRegularFile(file, MAX_PASSWORD_FILE_BYTES, 'a password file');
   } catch (error) {
-    if (error instanceof NotAPasswordFile) return fail(error.message);
-    const code = (error as { code?: unknown }).code;
-    return fail(typeof code === 'string' ? `${code} (${FILE_ERRORS[code] ?? 'read failed'})` : 'read failed');
+    return fail(describeFileError(error));
   }
   // Editors and `echo` add one line end; more than that is part of what was written.
   const password = bytes.toString('utf8').replace(/\r?\n$/, '');
@@ -258,30 +320,6 @@ async function readPasswordFile(file: string): Promise<PasswordRead> {
     return fail('it holds a line break or NUL inside the password (it must hold the password alone, optionally followed by one line end)');
   }
   return { ok: true, password };
-}
-
-class NotAPasswordFile extends Error {}
-
-/**
- * Reads a regular file of at most maxBytes. O_NONBLOCK keeps a FIFO from blocking the open; the size
- * cap keeps a device or a huge file from filling memory.
- */
-async function readSmallRegularFile(file: string, maxBytes: number): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!(await handle.stat()).isFile()) throw new NotAPasswordFile('it is not a regular file');
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      if (size > maxBytes) throw new NotAPasswordFile(`it is larger than ${maxBytes} bytes, not a password file`);
-    }
-    return buffer.subarray(0, size);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

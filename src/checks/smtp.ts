@@ -2,7 +2,20 @@ import os from 'node:os';
 import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
-import { assertEndpoint, describeDialogFailure, hostPort, openTcpDialog, type DialogFailure, type TcpDialog } from '../clients/tcpDialog.js';
+import {
+  assertEndpoint,
+  assertTlsOptions,
+  describeDialogFailure,
+  hostPort,
+  openTcpDialog,
+  loadTlsSettings,
+  TLS_HANDSHAKE,
+  tlsLabel,
+  type DialogFailure,
+  type TcpDialog,
+  type TlsMode,
+  type TlsSettings,
+} from '../clients/tcpDialog.js';
 
 /** A reply bigger than this is not a relay's answer: stop reading instead of buffering it. */
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -22,6 +35,15 @@ export interface SmtpCheckOptions {
   heloName?: string;
   /** Answers slower than this (connect to EHLO reply) are a warning. */
   slowMs?: number;
+  /**
+   * `implicit`: TLS from the first byte (port 465); `starttls`: EHLO, STARTTLS, then EHLO again over
+   * TLS (RFC 3207), critical when the relay does not offer it; `none` (default): clear text.
+   */
+  tls?: TlsMode;
+  /** Absolute path of a PEM CA bundle trusted instead of Node's bundled roots; read at every run. */
+  caFile?: string;
+  /** The name the relay's certificate must be valid for; default `host`. */
+  servername?: string;
 }
 
 export interface SmtpReply {
@@ -47,15 +69,29 @@ export function smtpCheck(opts: SmtpCheckOptions): Check {
   if (!/^[\x21-\x7e]+$/.test(heloName)) {
     throw new Error(`smtpCheck ${name}: heloName must be one word of printable ASCII (it is sent after EHLO), got ${JSON.stringify(heloName)}`);
   }
-  const where = `SMTP relay ${hostPort(opts.host, opts.port)}`;
+  const mode = assertTlsOptions(opts, `smtpCheck ${name}`);
+  const endpoint = `SMTP relay ${hostPort(opts.host, opts.port)}`;
+  const servername = opts.servername ?? opts.host;
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const opened = await openTcpDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES });
-      if (!opened.ok) return critical(`${where}: ${describeDialogFailure(opened.failure, 'connecting', opened.elapsedMs)}`);
+      let tls: TlsSettings | undefined;
+      if (mode !== 'none') {
+        const loaded = await loadTlsSettings(servername, opts.caFile);
+        if (!loaded.ok) return { state: 'unknown', message: `${endpoint}: ${loaded.reason}` };
+        tls = loaded.settings;
+      }
+      const opened = await openTcpDialog({
+        host: opts.host,
+        port: opts.port,
+        signal: ctx.signal,
+        maxReplyBytes: MAX_REPLY_BYTES,
+        ...(mode === 'implicit' ? { tls } : {}),
+      });
+      if (!opened.ok) return critical(`${endpoint}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
       const { dialog } = opened;
       try {
-        return await converse(dialog, heloName, where, opts.slowMs);
+        return await converse(dialog, heloName, endpoint, opts.slowMs, mode, mode === 'starttls' ? tls : undefined);
       } finally {
         dialog.close();
       }
@@ -63,15 +99,44 @@ export function smtpCheck(opts: SmtpCheckOptions): Check {
   };
 }
 
-async function converse(dialog: TcpDialog, heloName: string, where: string, slowMs: number | undefined): Promise<CheckResult> {
+/** `starttls`: the TLS settings when the session must switch to TLS with STARTTLS (RFC 3207) after EHLO. */
+async function converse(
+  dialog: TcpDialog,
+  heloName: string,
+  endpoint: string,
+  slowMs: number | undefined,
+  mode: TlsMode,
+  starttls: TlsSettings | undefined,
+): Promise<CheckResult> {
+  // Said once TLS is up (`(TLSv1.3)`, `(STARTTLS, TLSv1.3)`).
+  let where = `${endpoint}${tlsLabel(mode, 'STARTTLS', dialog.tlsProtocol())}`;
   const greeting = await readSmtpReply(dialog, 'the greeting');
   if (!greeting.ok) return critical(`${where}: ${greeting.problem}`);
   if (greeting.code !== 220) return critical(`${where}: greeting ${replyText(greeting)} (expected 220)`);
 
   dialog.send(`EHLO ${heloName}\r\n`);
-  const ehlo = await readSmtpReply(dialog, 'the answer to EHLO');
+  let ehlo = await readSmtpReply(dialog, 'the answer to EHLO');
   if (!ehlo.ok) return critical(`${where}: ${ehlo.problem}`);
   if (ehlo.code !== 250) return critical(`${where}: EHLO ${heloName} answered ${replyText(ehlo)} (expected 250)`);
+
+  if (starttls !== undefined) {
+    // The first line is the greeting part (`name Hello client`); the keywords follow, one a line.
+    if (!ehlo.lines.slice(1).some((line) => /^STARTTLS(?: |$)/i.test(line))) {
+      return critical(`${where}: STARTTLS not offered in the answer to EHLO (tls 'starttls' never falls back to clear text)`);
+    }
+    dialog.send('STARTTLS\r\n');
+    const ready = await readSmtpReply(dialog, 'the answer to STARTTLS');
+    if (!ready.ok) return critical(`${where}: ${ready.problem}`);
+    if (ready.code !== 220) return critical(`${where}: STARTTLS answered ${replyText(ready)} (expected 220)`);
+    const secured = await dialog.startTls(starttls);
+    if (!secured.ok) return critical(`${where}: ${describeDialogFailure(secured.failure, TLS_HANDSHAKE, dialog.elapsedMs())}`);
+    where = `${endpoint}${tlsLabel(mode, 'STARTTLS', secured.protocol)}`;
+    // RFC 3207 4.2: what the server said before TLS is forgotten; EHLO again.
+    dialog.send(`EHLO ${heloName}\r\n`);
+    ehlo = await readSmtpReply(dialog, 'the answer to EHLO after STARTTLS');
+    if (!ehlo.ok) return critical(`${where}: ${ehlo.problem}`);
+    if (ehlo.code !== 250) return critical(`${where}: EHLO ${heloName} after STARTTLS answered ${replyText(ehlo)} (expected 250)`);
+  }
   // What a sender waits for before it can start a transaction; QUIT is only good manners.
   const elapsedMs = dialog.elapsedMs();
 

@@ -32,11 +32,19 @@ export interface DovecotOptions {
   users: DovecotUser[];
   /** Messages in each user's mailbox at start. */
   messages?: Record<string, number>;
+  /**
+   * PEM files of the server certificate and its key: TLS on, POP3S (implicit TLS) on `tlsPort` and
+   * STLS offered on `port`. Without it `ssl = no`: no POP3S port, and STLS is an unknown command.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface SimDovecot {
   host: '127.0.0.1';
+  /** The plain POP3 port (STLS offered there when started with `tls`). */
   port: number;
+  /** The POP3S port (TLS from the first byte), when started with `tls`. */
+  tlsPort: number | undefined;
   /** The temp dir holding config, users, maildirs, runtime files and `dovecot.log`. */
   dir: string;
   /** Drops n new messages into the user's maildir. */
@@ -74,13 +82,15 @@ export async function startDovecot(opts: DovecotOptions): Promise<SimDovecot> {
     for (const { user } of opts.users) await mailboxes.create(user);
     for (const [user, count] of Object.entries(opts.messages ?? {})) await mailboxes.deliver(user, count);
     const port = await freeTcpPort();
-    const conf = await writeConfig(dir, port, opts.users, accounts);
+    const tls = opts.tls === undefined ? undefined : { ...opts.tls, port: await freeTcpPort() };
+    const conf = await writeConfig(dir, port, opts.users, accounts, tls);
     server = new DovecotProcess(conf, path.join(dir, 'dovecot.log'));
     await server.waitReady(port);
     const running = server;
     return {
       host: '127.0.0.1',
       port,
+      tlsPort: tls?.port,
       dir,
       deliver: (user, n) => mailboxes.deliver(user, n),
       drain: (user) => mailboxes.drain(user),
@@ -144,17 +154,28 @@ function passwdEntry(name: string): { uid: number; gid: number } | undefined {
   return undefined;
 }
 
-async function writeConfig(dir: string, port: number, users: DovecotUser[], accounts: Accounts): Promise<string> {
+async function writeConfig(
+  dir: string,
+  port: number,
+  users: DovecotUser[],
+  accounts: Accounts,
+  tls: { certFile: string; keyFile: string; port: number } | undefined,
+): Promise<string> {
   const usersFile = path.join(dir, 'users');
   await writeFile(usersFile, users.map(({ user, password }) => `${user}:{PLAIN}${password}::::::\n`).join(''));
   // Read by the auth process, which runs as the internal user. Test passwords only.
   await chmod(usersFile, 0o644);
   const noChroot = accounts.chroot ? '' : '  chroot =\n';
+  // `<file`: Dovecot reads the PEM from the file (at start, as the master's user).
+  const ssl =
+    tls === undefined
+      ? 'ssl = no\n'
+      : `ssl = yes\nssl_cert = <${tls.certFile}\nssl_key = <${tls.keyFile}\n`;
+  const pop3s = tls === undefined ? '    port = 0\n' : `    address = 127.0.0.1\n    port = ${tls.port}\n    ssl = yes\n`;
   const conf = `# Written by test/sim/dovecot.ts; nothing here is read from /etc/dovecot.
 protocols = pop3
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+${ssl}disable_plaintext_auth = no
 auth_mechanisms = plain
 # A wrong password is answered at once instead of after the default 2 s.
 auth_failure_delay = 0
@@ -181,8 +202,7 @@ ${noChroot}  inet_listener pop3 {
     port = ${port}
   }
   inet_listener pop3s {
-    port = 0
-  }
+${pop3s}  }
 }
 # Without its listener anvil keeps no per-IP failure count: the tests log in with wrong passwords from
 # 127.0.0.1 on purpose, and the auth penalty would then delay every later login by up to 15 s.

@@ -1,8 +1,11 @@
 // A real SMTP responder on 127.0.0.1 for the tests and the demo: it greets, answers EHLO, HELO, NOOP,
 // RSET and QUIT, and can misbehave the ways a relay does in production (refuses service, hangs,
-// drops the connection, is not SMTP at all). It never accepts mail.
+// drops the connection, is not SMTP at all). It never accepts mail. Given a certificate it offers
+// STARTTLS (RFC 3207), or speaks TLS from the first byte (implicitTls, as on port 465).
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 export type SmtpServerMode =
   /** `220 sim.example ESMTP`, multi-line 250 to EHLO, 221 to QUIT. */
@@ -24,7 +27,23 @@ export type SmtpServerMode =
   /** As 'ok', but closes at QUIT without answering 221. */
   | 'drop-quit'
   /** As 'ok', with the greeting sent 50 ms after the connection. */
-  | 'slow';
+  | 'slow'
+  /** With `tls`: offers STARTTLS, then refuses it with `454 4.7.0 TLS not available due to temporary reason`. */
+  | 'starttls-refuse'
+  /**
+   * With `tls`: answers STARTTLS with `220` followed, in the same write, by a clear-text `554` that a
+   * client keeping it would take for the answer to its EHLO over TLS (STARTTLS response injection,
+   * as in CVE-2011-0411).
+   */
+  | 'starttls-inject';
+
+export interface SmtpServerOptions {
+  mode?: SmtpServerMode;
+  /** PEM files of the server certificate and key: EHLO offers STARTTLS (or, with implicitTls, TLS from the first byte). */
+  tls?: { certFile: string; keyFile: string };
+  /** With `tls`: a TLS server (port 465 style) instead of STARTTLS. */
+  implicitTls?: boolean;
+}
 
 export interface SimSmtpServer {
   host: '127.0.0.1';
@@ -42,23 +61,43 @@ export interface SimSmtpServer {
 
 const GREETING = '220 sim.example ESMTP\r\n';
 const MULTILINE_GREETING = '220-sim.example ESMTP simulated relay\r\n220-no mail is accepted here\r\n220 ready\r\n';
-const EHLO_REPLY = (client: string): string =>
-  `250-sim.example Hello ${client}\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n`;
+const EHLO_REPLY = (client: string, starttls: boolean): string =>
+  `250-sim.example Hello ${client}\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n${starttls ? '250-STARTTLS\r\n' : ''}250-8BITMIME\r\n250 SMTPUTF8\r\n`;
 const SLOW_GREETING_MS = 50;
 
-export async function startSmtpServer(opts: { mode?: SmtpServerMode } = {}): Promise<SimSmtpServer> {
+/** What one connection knows: the mode it was accepted in, and whether TLS is (or can be) on. */
+interface Session {
+  mode: SmtpServerMode;
+  received: string[];
+  /** Set when STARTTLS can be offered. */
+  secureContext: tls.SecureContext | undefined;
+  secure: boolean;
+  track(socket: net.Socket): void;
+}
+
+export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<SimSmtpServer> {
   let mode: SmtpServerMode = opts.mode ?? 'ok';
   let accepted = 0;
   const open = new Set<net.Socket>();
   const received: string[] = [];
-  const server = net.createServer((socket) => {
-    accepted++;
+  const pem = opts.tls === undefined ? undefined : { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) };
+  const secureContext = pem === undefined ? undefined : tls.createSecureContext(pem);
+  const track = (socket: net.Socket): void => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
-    // A client that resets the connection must not crash the test process.
+    // A client that resets the connection (or refuses the certificate) must not crash the test process.
     socket.on('error', () => {});
-    serve(socket, mode, received);
-  });
+  };
+  const implicit = opts.implicitTls === true && secureContext !== undefined;
+  const onConnection = (socket: net.Socket): void => {
+    accepted++;
+    track(socket);
+    serve(socket, { mode, received, secureContext: implicit ? undefined : secureContext, secure: implicit, track });
+  };
+  // tls.Server builds its context from cert and key (it ignores a secureContext option).
+  const server = implicit ? tls.createServer({ ...pem }, onConnection) : net.createServer(onConnection);
+  // A handshake the client aborts (wrong CA) is not a server error.
+  server.on('tlsClientError', () => {});
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -79,8 +118,8 @@ export async function startSmtpServer(opts: { mode?: SmtpServerMode } = {}): Pro
   };
 }
 
-function serve(socket: net.Socket, mode: SmtpServerMode, received: string[]): void {
-  switch (mode) {
+function serve(socket: net.Socket, session: Session): void {
+  switch (session.mode) {
     case 'hang':
       return;
     case 'close':
@@ -106,31 +145,58 @@ function serve(socket: net.Socket, mode: SmtpServerMode, received: string[]): vo
     default:
       socket.write(GREETING);
   }
-  answerCommands(socket, mode, received);
+  answerCommands(socket, session);
 }
 
-function answerCommands(socket: net.Socket, mode: SmtpServerMode, received: string[]): void {
+function answerCommands(socket: net.Socket, session: Session): void {
   let pending = '';
   socket.setEncoding('utf8');
-  socket.on('data', (data: string) => {
+  const onData = (data: string): void => {
     pending += data;
     let end: number;
     while ((end = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, end).replace(/\r$/, '');
       pending = pending.slice(end + 1);
-      received.push(line);
-      answer(socket, mode, line);
+      session.received.push(line);
+      if (answer(socket, session, line) === 'starttls') {
+        // Whatever the client pipelined after STARTTLS is dropped (RFC 3207 4.2), then TLS on the same connection.
+        socket.off('data', onData);
+        startTls(socket, session);
+        return;
+      }
     }
-  });
+  };
+  socket.on('data', onData);
 }
 
-function answer(socket: net.Socket, mode: SmtpServerMode, line: string): void {
+function startTls(socket: net.Socket, session: Session): void {
+  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: session.secureContext });
+  session.track(secure);
+  secure.once('secure', () => answerCommands(secure, { ...session, secure: true }));
+}
+
+/** Writes the answer to one command; `starttls` when TLS must start now. */
+function answer(socket: net.Socket, session: Session, line: string): 'starttls' | undefined {
+  const { mode } = session;
   const [verb = '', ...rest] = line.split(' ');
+  const offersTls = session.secureContext !== undefined && !session.secure;
   switch (verb.toUpperCase()) {
     case 'EHLO':
       if (mode === 'reject') socket.write('503 5.5.1 sim.example service unavailable, only QUIT\r\n');
       else if (mode === 'ehlo-reject') socket.write('502 5.5.1 EHLO not implemented\r\n');
-      else socket.write(EHLO_REPLY(rest.join(' ')));
+      else socket.write(EHLO_REPLY(rest.join(' '), offersTls));
+      return;
+    case 'STARTTLS':
+      if (session.secure) socket.write('503 5.5.1 TLS already active\r\n');
+      else if (!offersTls) socket.write('502 5.5.2 Error: command not recognized\r\n');
+      else if (mode === 'starttls-refuse') socket.write('454 4.7.0 TLS not available due to temporary reason\r\n');
+      else if (mode === 'starttls-inject') {
+        socket.write('220 2.0.0 Ready to start TLS\r\n554 5.7.0 injected in clear text before TLS\r\n');
+        return 'starttls';
+      } else {
+        socket.write('220 2.0.0 Ready to start TLS\r\n');
+        return 'starttls';
+      }
       return;
     case 'HELO':
       socket.write(`250 sim.example Hello ${rest.join(' ')}\r\n`);
