@@ -65,8 +65,8 @@ program
     let rows: RowStatus[];
     let agent: Agent;
     try {
-      // A check is read-only: automatic remediation belongs to the daemon alone.
-      agent = new Agent({ config, plugins, log, remediate: false });
+      // A check is read-only: automatic restarts belong to the daemon alone.
+      agent = new Agent({ config, plugins, log, restarts: false });
       await agent.refresh();
       const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
       const keys = new Set(selected.map((row) => row.key));

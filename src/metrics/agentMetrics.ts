@@ -4,7 +4,7 @@ import type { ProbePlugin, ValueMetric } from '../core/plugin.js';
 import type { RowStatus } from '../core/store.js';
 import { isUp } from '../core/states.js';
 import { STATES } from '../core/contracts.js';
-import { REMEDIATION_ACTIONS, REMEDIATION_RESULTS, type RemediationMetrics } from '../restarts/restarter.js';
+import { RESTART_ACTIONS, RESTART_RESULTS, type RestartMetrics } from '../restarts/restarter.js';
 import { SeriesGauge, type Series } from './seriesGauge.js';
 
 const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
@@ -49,21 +49,21 @@ interface RowSeries {
 }
 
 /** Every series the agent exports, in one registry per agent (no global state: tests build several). */
-export class AgentMetrics implements RemediationMetrics {
+export class AgentMetrics implements RestartMetrics {
   readonly registry = new Registry();
   private readonly up: SeriesGauge;
   private readonly state: SeriesGauge;
   private readonly checkSuccess: SeriesGauge;
   private readonly checkDuration: SeriesGauge;
   private readonly checkLastRun: SeriesGauge;
-  private readonly remediation: Gauge;
+  private readonly hintInfo: Gauge;
   private readonly cycles: Counter;
   private readonly reloadSuccess: Gauge;
   private readonly reloadTimestamp: Gauge;
-  private readonly remediationActions: Counter;
-  private readonly remediationSuppressedGauge: Gauge;
-  /** `module@instance` of the rows with automatic remediation on, whose series exist. */
-  private remediated = new Map<string, { module: string; instance: string }>();
+  private readonly restartActions: Counter;
+  private readonly restartSuppressedGauge: Gauge;
+  /** `module@instance` of the rows with automatic restarts on, whose series exist. */
+  private restarting = new Map<string, { module: string; instance: string }>();
   /** value key -> its declaration and gauge. */
   private readonly values = new Map<string, { metric: ValueMetric; gauge: SeriesGauge }>();
   /** Per row key: the series it exports, to update in place and to remove when they go. */
@@ -71,7 +71,7 @@ export class AgentMetrics implements RemediationMetrics {
 
   /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
   version = 0;
-  /** Bumped by changes that are not a row's result (reload outcome, remediation, plan): shown at once. */
+  /** Bumped by changes that are not a row's result (reload outcome, restarts, plan): shown at once. */
   eventVersion = 0;
   /** Runs at the start of every scrape (the agent expires stale results there). */
   beforeCollect?: () => void;
@@ -94,14 +94,15 @@ export class AgentMetrics implements RemediationMetrics {
     this.checkSuccess = new SeriesGauge('campaign_check_success', `1 when the check passed (ok), 0 otherwise. ${CACHED}`, ROW_CHECK, registry);
     this.checkDuration = new SeriesGauge('campaign_check_duration_seconds', `How long the check took. ${CACHED}`, ROW_CHECK, registry);
     this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', ROW_CHECK, registry);
-    this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
+    // The name predates the word `hint` in the code; kept for the alerts and dashboards that query it.
+    this.hintInfo = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
     // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
     this.reloadSuccess = new Gauge({ name: 'campaign_agent_config_last_reload_success', help: 'Whether the last config load succeeded: 1 after start and after an accepted SIGHUP reload (config and web config file), 0 after a refused one (the previous config keeps running). Set by the daemon, not by the scheduled probes.', registers });
     this.reloadTimestamp = new Gauge({ name: 'campaign_agent_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or SIGHUP), Unix time. Set by the daemon, not by the scheduled probes.', registers });
     this.configLoaded(true, Date.now());
-    this.remediationActions = new Counter({ name: 'campaign_remediation_actions_total', help: 'Automatic remediation decisions taken after scheduled probe runs (modules.<name>.remediation): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'instance', 'action', 'result'], registers });
-    this.remediationSuppressedGauge = new Gauge({ name: 'campaign_remediation_suppressed', help: '1 while automatic remediation of the module is held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'instance'], registers });
+    this.restartActions = new Counter({ name: 'campaign_restart_actions_total', help: 'Automatic restart decisions taken after scheduled probe runs (opt-in per module): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'instance', 'action', 'result'], registers });
+    this.restartSuppressedGauge = new Gauge({ name: 'campaign_restart_suppressed', help: '1 while automatic restarts of the module are held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'instance'], registers });
     for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
       const known = this.values.get(metric.value);
       if (known) {
@@ -119,7 +120,7 @@ export class AgentMetrics implements RemediationMetrics {
     this.eventVersion += 1;
     for (const key of removedKeys) this.dropRow(key);
     for (const row of plan) {
-      this.remediation.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
+      this.hintInfo.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
       const status = statusOf(row.key);
       if (status) this.updateRow(status);
     }
@@ -186,34 +187,34 @@ export class AgentMetrics implements RemediationMetrics {
     return row;
   }
 
-  /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
-  remediationRows(rows: readonly { module: string; instance: string }[]): void {
+  /** Series of the rows with automatic restarts on exist from the first scrape (0); others go. */
+  restartRows(rows: readonly { module: string; instance: string }[]): void {
     this.version += 1;
     this.eventVersion += 1;
     const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
-    for (const [key, labels] of this.remediated) {
+    for (const [key, labels] of this.restarting) {
       if (wanted.has(key)) continue;
-      this.remediationSuppressedGauge.remove(labels);
-      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.remove({ ...labels, action, result });
+      this.restartSuppressedGauge.remove(labels);
+      for (const action of RESTART_ACTIONS) for (const result of RESTART_RESULTS) this.restartActions.remove({ ...labels, action, result });
     }
     for (const [key, labels] of wanted) {
-      if (this.remediated.has(key)) continue;
-      this.remediationSuppressedGauge.set(labels, 0);
-      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.inc({ ...labels, action, result }, 0);
+      if (this.restarting.has(key)) continue;
+      this.restartSuppressedGauge.set(labels, 0);
+      for (const action of RESTART_ACTIONS) for (const result of RESTART_RESULTS) this.restartActions.inc({ ...labels, action, result }, 0);
     }
-    this.remediated = wanted;
+    this.restarting = wanted;
   }
 
-  countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
+  countRestart(labels: { module: string; instance: string; action: string; result: string }): void {
     this.version += 1;
     this.eventVersion += 1;
-    this.remediationActions.inc(labels);
+    this.restartActions.inc(labels);
   }
 
-  remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
+  restartSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
     this.version += 1;
     this.eventVersion += 1;
-    this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
+    this.restartSuppressedGauge.set(labels, suppressed ? 1 : 0);
   }
 
   countCycle(): void {

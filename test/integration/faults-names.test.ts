@@ -164,7 +164,7 @@ describe('hostile names discovered in the install', () => {
     // A shell started anywhere would run in the daemon's working directory.
     const daemon = await FaultDaemon.start(file, { cwd: root });
     try {
-      await waitFor(async () => (await recorded()).some((argv) => argv[0] === 'start'), 20_000, () => `no remediation ran:\n${daemon.output()}`);
+      await waitFor(async () => (await recorded()).some((argv) => argv[0] === 'start'), 20_000, () => `no restart ran:\n${daemon.output()}`);
       const doc = await daemon.status();
       expect(doc.modules.filter((row) => row.module === 'mta').map((row) => row.instance)).toEqual(['ok1']);
       expect(findRow(doc, 'mta', 'ok1').state).toBe('critical');

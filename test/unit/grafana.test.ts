@@ -22,10 +22,10 @@ const LEFT_OUT: Readonly<Record<string, string>> = {
   // All SysV segments, including the one trackinglogd and web hold on every redirection server by
   // design (see docs/system-indicators.md): never 0, so not a signal; the orphaned count is shown.
   campaign_system_shm_segments: 'by-design segments make the total meaningless',
-  // Opt-in automatic remediation (off by default): series exist only where it is configured; the
+  // Opt-in automatic restarts (off by default): series exist only where it is configured; the
   // docs/restarts.md gives the alert expressions for both.
-  campaign_remediation_actions_total: 'opt-in feature, alerted on rather than graphed',
-  campaign_remediation_suppressed: 'opt-in feature, alerted on rather than graphed',
+  campaign_restart_actions_total: 'opt-in feature, alerted on rather than graphed',
+  campaign_restart_suppressed: 'opt-in feature, alerted on rather than graphed',
   // Whether the last SIGHUP reload was refused: an event on one host, shown by the agent's log and
   // its alertable gauge, not a time series worth a panel.
   campaign_agent_config_last_reload_success: 'reload outcome, read from the log or alerted on',
