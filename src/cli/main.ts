@@ -128,7 +128,7 @@ program
 
 program
   .command('probes')
-  .description('list the probe plugins: modules, checks, schedules and remediation hints')
+  .description('list the probe plugins: modules, checks, schedules and troubleshooting hints')
   .addOption(configOption())
   .action(async (options: { config: string }) => {
     const { config } = await loadOrExit(options.config);

@@ -12,7 +12,8 @@ export interface RowStatus {
   module: string;
   instance: string;
   scope: string;
-  remediation: string;
+  /** Adobe's troubleshooting text for the module (/status calls it `remediation`). */
+  hint: string;
   state: State;
   /** ms since the epoch when the row entered its current state. */
   since: number;
@@ -122,7 +123,7 @@ export class StatusStore {
       module: row.module,
       instance: row.instance,
       scope: row.plugin.scope,
-      remediation: row.plugin.hint,
+      hint: row.plugin.hint,
       state,
       // min: a clock set back must not leave `since` in the future.
       since: previous && previous.state === state ? Math.min(previous.since, now) : now,

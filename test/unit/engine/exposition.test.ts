@@ -82,7 +82,7 @@ describe('status rendering', () => {
 });
 
 describe('metrics', () => {
-  test('up, state, checks and remediation series; disabled rows export no up series', async () => {
+  test('up, state, checks and hint (remediation_info) series; disabled rows export no up series', async () => {
     const metrics = new AgentMetrics('9.9.9');
     const store = new StatusStore(() => 0);
     store.sync([row()], 0);
