@@ -16,7 +16,7 @@ const ROW_CHECK = ['module', 'instance', 'check'] as const;
 
 /** Check values every probe may produce (CheckResult.values keys); plugins declare their own too. */
 export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
-  { value: 'response_seconds', name: 'campaign_http_response_time_seconds', help: 'Response time of the check request (HTTP, SOAP, SMTP, POP3).', labels: ROW_CHECK },
+  { value: 'response_seconds', name: 'campaign_check_response_seconds', help: 'Time the server took to answer the check: its HTTP or SOAP request, or its SMTP or POP3 dialogue.', labels: ROW_CHECK },
   { value: 'processes', name: 'campaign_module_processes', help: 'Processes found for the module instance.', labels: ROW_CHECK },
   { value: 'uptime_seconds', name: 'campaign_module_process_uptime_seconds', help: 'Age of the youngest matching process.', labels: ROW_CHECK },
   { value: 'newest_file_bytes', name: 'campaign_file_newest_size_bytes', help: 'Size of the newest watched file.', labels: ROW_CHECK },

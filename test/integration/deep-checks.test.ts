@@ -67,7 +67,7 @@ describe('optional checks through the daemon', () => {
     expect(metrics).toContain('campaign_inmail_mailbox_messages{instance="prod"} 3');
     expect(metrics).toContain('campaign_workflows_in_error{instance="prod"} 0');
     expect(metrics).toMatch(/^campaign_tracking_workflow_last_run_timestamp_seconds\{instance="prod"\} \d{10}$/m);
-    expect(metrics).toMatch(/^campaign_http_response_time_seconds\{module="mta",instance="prod",check="smtp_relay"\} /m);
+    expect(metrics).toMatch(/^campaign_check_response_seconds\{module="mta",instance="prod",check="smtp_relay"\} /m);
   });
 
   test('the system row reads this machine: every indicator checked, campaign_system_* exported', async () => {

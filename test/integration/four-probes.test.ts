@@ -217,7 +217,7 @@ describe('the daemon over HTTP', () => {
     for (const module of ['watchdog', 'syslogd', 'web', 'trackinglogd']) {
       expect(metrics.body).toContain(`campaign_module_up{module="${module}",instance="default"} 1`);
     }
-    expect(metrics.body).toMatch(/campaign_http_response_time_seconds\{module="web",instance="default",check="r_test"\} [0-9.e-]+/);
+    expect(metrics.body).toMatch(/campaign_check_response_seconds\{module="web",instance="default",check="r_test"\} [0-9.e-]+/);
     expect(metrics.body).toContain('campaign_module_remediation_info{module="watchdog",scope="Startup and monitoring instance",hint="Check this module if no processes start."} 1');
     expect(metrics.body).toContain('campaign_module_up{module="mta",instance="prod"} 1');
     expect(metrics.body).toMatch(/^campaign_module_memory_bytes\{module="web",instance="default"\} [1-9]\d+$/m);

@@ -100,7 +100,7 @@ describe('metrics', () => {
     expect(text).toContain('campaign_check_success{module="web",instance="default",check="r_test"} 1');
     expect(text).toContain('campaign_check_duration_seconds{module="web",instance="default",check="r_test"} 0.012');
     expect(text).toContain('campaign_check_last_run_timestamp_seconds{module="web",instance="default",check="r_test"} 1700000000');
-    expect(text).toContain('campaign_http_response_time_seconds{module="web",instance="default",check="r_test"} 0.25');
+    expect(text).toContain('campaign_check_response_seconds{module="web",instance="default",check="r_test"} 0.25');
 
     store.sync([row(false)], 2000);
     metrics.updateRow(store.get('web@default')!);
