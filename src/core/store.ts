@@ -1,6 +1,6 @@
 import type { State } from './contracts.js';
 import type { Row } from './plan.js';
-import type { CheckOutcome } from './runner.js';
+import { checkId, type CheckOutcome } from './runner.js';
 import { formatDuration } from '../util/format.js';
 import { isUp, worst } from './states.js';
 
@@ -156,5 +156,5 @@ function damped(row: Row, previous: RowStatus, observed: State, streak: Streak):
 }
 
 function summary(outcomes: CheckOutcome[]): string {
-  return outcomes.map((outcome) => `${outcome.name}: ${outcome.message}`).join('; ');
+  return outcomes.map((outcome) => `${checkId(outcome.name, outcome.checkLabels)}: ${outcome.message}`).join('; ');
 }

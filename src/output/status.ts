@@ -22,7 +22,8 @@ export interface StatusDocument {
     lastRun: string | null;
     detail: string;
     remediation: string;
-    checks: { name: string; state: string; message: string; durationMs: number; lastRun: string }[];
+    /** `labels`: only on checks that have their own (trackinglogd's redir_log: `redir_instance`). */
+    checks: { name: string; labels?: Record<string, string>; state: string; message: string; durationMs: number; lastRun: string }[];
   }[];
 }
 
@@ -46,6 +47,7 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
       remediation: row.hint,
       checks: row.checks.map((check) => ({
         name: check.name,
+        ...(check.checkLabels ? { labels: { ...check.checkLabels } } : {}),
         state: check.state,
         message: check.message,
         durationMs: check.durationMs,

@@ -81,8 +81,8 @@ async function agentWith(remediation: Record<string, unknown>, mta: Record<strin
       await refresh();
     },
     counted: (action, result) =>
-      snapshot.get(`campaign_restart_actions_total${JSON.stringify({ module: 'mta', instance: INSTANCE, action, result })}`) ?? -1,
-    suppressed: () => snapshot.get(`campaign_restart_suppressed${JSON.stringify({ module: 'mta', instance: INSTANCE })}`),
+      snapshot.get(`campaign_restart_actions_total${JSON.stringify({ module: 'mta', campaign_instance: INSTANCE, action, result })}`) ?? -1,
+    suppressed: () => snapshot.get(`campaign_restart_suppressed${JSON.stringify({ module: 'mta', campaign_instance: INSTANCE })}`),
   };
 }
 

@@ -228,26 +228,26 @@ describe('automatic restart metrics and sync', () => {
     const plan = [row('mta', 'prod'), row('mta', 'test'), row('web', 'default', 'machine'), row('wfserver', 'prod'), { ...row('stat'), enabled: false }];
     restarter.sync(plan);
     const text = await metrics.registry.metrics();
-    expect(text).toContain('campaign_restart_suppressed{module="mta",instance="prod"} 0');
-    expect(text).toContain('campaign_restart_suppressed{module="web",instance="default"} 0');
+    expect(text).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 0');
+    expect(text).toContain('campaign_restart_suppressed{module="web",campaign_instance="default"} 0');
     expect(text).not.toContain('campaign_restart_suppressed{module="wfserver"');
-    expect(text).toContain('campaign_restart_actions_total{module="mta",instance="test",action="start",result="ok"} 0');
-    expect(text).toContain('campaign_restart_actions_total{module="web",instance="default",action="restart",result="skipped_busy"} 0');
+    expect(text).toContain('campaign_restart_actions_total{module="mta",campaign_instance="test",action="start",result="ok"} 0');
+    expect(text).toContain('campaign_restart_actions_total{module="web",campaign_instance="default",action="restart",result="skipped_busy"} 0');
     expect(text.match(/^campaign_restart_actions_total\{/gm)).toHaveLength(3 * 2 * 7);
     expect(logs.find((entry) => entry.msg === 'automatic restarts on')?.fields).toEqual({ rows: ['mta@prod', 'mta@test', 'web@default'], dryRun: ['web@default'] });
 
     metrics.countRestart({ module: 'mta', instance: 'prod', action: 'start', result: 'ok' });
     metrics.restartSuppressed({ module: 'mta', instance: 'prod' }, true);
     const after = await metrics.registry.metrics();
-    expect(after).toContain('campaign_restart_actions_total{module="mta",instance="prod",action="start",result="ok"} 1');
-    expect(after).toContain('campaign_restart_suppressed{module="mta",instance="prod"} 1');
+    expect(after).toContain('campaign_restart_actions_total{module="mta",campaign_instance="prod",action="start",result="ok"} 1');
+    expect(after).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
 
     // Re-sync keeps live values; turning it off for web removes web's series.
     config = configWith({ mta: { remediation: ON } });
     restarter.sync(plan);
     const last = await metrics.registry.metrics();
-    expect(last).toContain('campaign_restart_suppressed{module="mta",instance="prod"} 1');
-    expect(last).toContain('campaign_restart_actions_total{module="mta",instance="prod",action="start",result="ok"} 1');
+    expect(last).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
+    expect(last).toContain('campaign_restart_actions_total{module="mta",campaign_instance="prod",action="start",result="ok"} 1');
     expect(last).not.toContain('module="web"');
   });
 
