@@ -330,7 +330,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
           scope: web.scope,
           hint: web.hint,
           summary: `Campaign web@default is down on ${alert.labels.host}`,
-          runbook_url: 'https://github.com/example/campaign-health-agent/blob/main/README.md#campaignmoduledown',
+          runbook_url: 'https://github.com/example/campaign-health-agent/blob/main/docs/alerts.md#campaignmoduledown',
         });
         // The failing checks of that host, looked up by the rule's description template (which of
         // them have failed by now depends on the timing of the probe runs).
