@@ -6,6 +6,7 @@ import { Agent, AGENT_VERSION } from '../agent/agent.js';
 import { ConfigError, EMBEDDED_CONFIG, loadConfig } from '../config/load.js';
 import { runDaemon } from '../agent/daemon.js';
 import { scheduleOf } from '../core/plan.js';
+import { checkId } from '../core/runner.js';
 import { exitCodeOf, worst } from '../core/states.js';
 import type { RowStatus } from '../core/store.js';
 import { createLogger } from '../util/logger.js';
@@ -138,7 +139,7 @@ program
       const schedule = scheduleOf(plugin, config);
       const rows = agent.rows().filter((row) => row.plugin === plugin);
       const row = rows.find((candidate) => candidate.enabled && !candidate.blocked) ?? rows[0];
-      const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => check.name).join(', ');
+      const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => checkId(check.name, check.labels)).join(', ');
       process.stdout.write(
         `${plugin.module} (${plugin.runsOn === 'machine' ? 'one per machine' : 'one per instance'})\n` +
           `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${plugin.hint}\n\n`,

@@ -351,6 +351,7 @@ describe('what discovery decides', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('web (one per machine)');
     expect(result.stdout).toContain('checks:   process, monitor_missing, memory, http_port, control_port, r_test, soap');
+    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, redir_log{redir_instance="prod"}');
     expect(result.stdout).toContain('mta (one per instance)');
     expect(result.stdout).toContain('export (one per instance)');
     expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no job configured/);
