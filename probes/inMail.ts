@@ -31,7 +31,7 @@ export const inMail: ProbePlugin = {
       })
       .optional(),
   },
-  metrics: [{ value: 'mailbox_messages', name: 'campaign_inmail_mailbox_messages', help: 'Messages waiting in the bounce mailbox (POP3 STAT).', labels: ['instance'] }],
+  metrics: [{ value: 'mailbox_messages', name: 'campaign_inmail_mailbox_messages', help: 'Messages waiting in the bounce mailbox (POP3 STAT).', labels: ['campaign_instance'] }],
   checks(target) {
     const { config, install, instance } = target;
     const periodS = Number(install.moduleAttributes('inMail', instance).popMailPeriodSec) || DEFAULT_POP_PERIOD_S;

@@ -23,7 +23,7 @@ export const mta: ProbePlugin = {
       .strictObject({ host: hostSchema, port: portSchema.default(25), slowResponse: durationSchema.default('5s') })
       .optional(),
   },
-  metrics: [{ value: 'mta_children', name: 'campaign_mta_children', help: 'mtachild processes of the instance; 0 while no delivery runs is normal.', labels: ['instance'] }],
+  metrics: [{ value: 'mta_children', name: 'campaign_mta_children', help: 'mtachild processes of the instance; 0 while no delivery runs is normal.', labels: ['campaign_instance'] }],
   checks(target) {
     const { config, instance } = target;
     const smtp = config.smtp as { host: string; port: number; slowResponse: string } | undefined;

@@ -36,7 +36,7 @@ export const tracking: ProbePlugin = {
   },
   metrics: [
     JOB_METRIC,
-    { value: 'tracking_workflow_last_run_timestamp_seconds', name: 'campaign_tracking_workflow_last_run_timestamp_seconds', help: 'Last run of the Tracking workflow (Unix time), through SOAP.', labels: ['instance'] },
+    { value: 'tracking_workflow_last_run_timestamp_seconds', name: 'campaign_tracking_workflow_last_run_timestamp_seconds', help: 'Last run of the Tracking workflow (Unix time), through SOAP.', labels: ['campaign_instance'] },
   ],
   checks(target) {
     const { config, instance, soap } = target;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { fileGrowthCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
-import { daemonChecks, labelSafe } from '../src/checks/daemon.js';
+import { daemonChecks } from '../src/checks/daemon.js';
 import { parseDuration } from '../src/config/duration.js';
 import type { ProbePlugin } from '../src/core/plugin.js';
 
 // trackinglogd is one process per machine, but writes its files per instance: var/<inst>/redir/log.
+// One `redir_log` check per directory, told apart by the label redir_instance (docs/metrics.md).
 export const trackinglogd: ProbePlugin = {
   module: 'trackinglogd',
   scope: 'Tracking log writing and purging server',
@@ -15,6 +16,7 @@ export const trackinglogd: ProbePlugin = {
   runsOn: 'machine',
   defaultSchedule: '*/30 * * * * *',
   expected: (install) => install.autoStart('trackinglogd'),
+  checkLabels: ['redir_instance'],
   configShape: {
     ...restartGraceShape,
     // Files grow only with clicks and opens: quiet frontals need wider windows.
@@ -29,7 +31,7 @@ export const trackinglogd: ProbePlugin = {
     return daemonChecks(
       target,
       install.redirLogDirs.map(({ instance, dir }) =>
-        fileGrowthCheck({ name: `redir_log_${labelSafe(instance)}`, dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }),
+        ({ ...fileGrowthCheck({ name: 'redir_log', dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }), labels: { redir_instance: instance } }),
       ),
     );
   },

@@ -20,7 +20,7 @@ export const wfserver: ProbePlugin = {
     ...restartGraceShape,
     logMaxAge: durationSchema.default('25h'),
   },
-  metrics: [{ value: 'workflows_in_error', name: 'campaign_workflows_in_error', help: 'Workflows in error (xtk:workflow @failed = 1), through SOAP.', labels: ['instance'] }],
+  metrics: [{ value: 'workflows_in_error', name: 'campaign_workflows_in_error', help: 'Workflows in error (xtk:workflow @failed = 1), through SOAP.', labels: ['campaign_instance'] }],
   checks(target) {
     const { config, instance, soap } = target;
     const graceMs = parseDuration(config.restartGrace as string) as number;

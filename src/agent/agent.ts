@@ -11,7 +11,7 @@ import type { ProbePlugin } from '../core/plugin.js';
 import { CampaignSoapClient } from '../clients/soapSession.js';
 import { parseDuration } from '../config/duration.js';
 import { nlserverReader, type NlserverView } from '../clients/nlserver/view.js';
-import { Remediator } from '../restarts/restarter.js';
+import { Restarter } from '../restarts/restarter.js';
 import type { NlserverRun } from '../restarts/run.js';
 import { createCycleSnapshot } from '../snapshot/cycle.js';
 import { ProcessCache } from '../snapshot/processes.js';
@@ -26,10 +26,10 @@ export interface AgentOptions {
   rediscoverMs?: number;
   /** Where process and socket tables come from; /proc by default. */
   snapshotFactory?: () => CycleSnapshot;
-  /** Runs `nlserver` for automatic remediation; the configured binary by default (tests inject one). */
-  remediationRun?: NlserverRun;
-  /** false: never act, whatever the config says (the one-shot `check` command is read-only). Default true. */
-  remediate?: boolean;
+  /** Runs `nlserver` for automatic restarts; the configured binary by default (tests inject one). */
+  restartRun?: NlserverRun;
+  /** false: never restart, whatever the config says (the one-shot `check` command is read-only). Default true. */
+  restarts?: boolean;
   /** Cycles starting within this many ms share one snapshot (default 250); 0 gives every cycle its own (the bench). */
   snapshotReuseMs?: number;
 }
@@ -47,8 +47,8 @@ const DEFAULT_SNAPSHOT_REUSE_MS = 250;
 export class Agent {
   readonly store: StatusStore;
   readonly metrics: AgentMetrics;
-  /** Opt-in automatic restarts (modules.<name>.remediation), consulted after every recorded run. */
-  readonly remediator: Remediator;
+  /** Opt-in automatic restarts (docs/restarts.md), consulted after every recorded run. */
+  readonly restarter: Restarter;
   readonly startedAt: number;
   readonly now: () => number;
   private plan: Row[] = [];
@@ -75,7 +75,7 @@ export class Agent {
     this.store.onStale = (status) => this.metrics.updateRow(status);
     this.metrics.beforeCollect = () => this.store.expireStale();
     this.configureNlserver();
-    this.remediator = new Remediator({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.remediationRun ? { run: options.remediationRun } : {}) });
+    this.restarter = new Restarter({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.restartRun ? { run: options.restartRun } : {}) });
   }
 
   get config(): AgentConfig {
@@ -134,7 +134,7 @@ export class Agent {
   /**
    * What rendered /metrics, /status and / are cached on. Row results are published when no cycle is
    * running, not row by row: a cycle records ~20 rows over ~100 ms, and under a burst of scrapes each
-   * of them cost a full re-rendering. Other changes (a refused reload, a remediation) count at once;
+   * of them cost a full re-rendering. Other changes (a refused reload, an automatic restart) count at once;
    * the render cache's 1 s age limit bounds what a cycle that never ends (a hung check) can hold back.
    */
   renderVersion(): string {
@@ -160,7 +160,7 @@ export class Agent {
     const status = this.store.record(row, outcomes, this.now());
     this.metrics.updateRow(status);
     // After the result is published: a restart (up to a minute) must not delay what /status shows.
-    if (this.options.remediate !== false) await this.remediator.observe(row, status, async () => snapshot.nlserver?.(), this.now());
+    if (this.options.restarts !== false) await this.restarter.observe(row, status, async () => snapshot.nlserver?.(), this.now());
     if (status.state !== 'ok') this.log.debug({ row: row.key, state: status.state, detail: status.detail }, 'row checked');
   }
 
@@ -174,7 +174,7 @@ export class Agent {
     const { removed } = this.store.sync(this.plan, this.now());
     for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
     this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
-    this.remediator.sync(this.plan);
+    this.restarter.sync(this.plan);
   }
 
   private logInstallChanges(install: Install): void {

@@ -111,6 +111,6 @@ function warnIfExposed(log: Logger, server: StatusServer, web: WebConfig | undef
   if (isLoopback(server.address.host) || server.tls || web?.auth) return;
   log.warn(
     { listen: `${server.address.host}:${server.address.port}` },
-    'listening on a non-loopback address without TLS or basic auth: anyone who can reach this port reads /metrics and /status; set webConfigFile (README: TLS and basic auth) or firewall the port',
+    'listening on a non-loopback address without TLS or basic auth: anyone who can reach this port reads /metrics and /status; set webConfigFile (docs/metrics.md: TLS and basic auth) or firewall the port',
   );
 }

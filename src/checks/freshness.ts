@@ -15,7 +15,7 @@ export interface FreshnessCheckOptions {
   staleState: CheckState;
   /** Looked for in the tail of the newest file; a match is critical (the job ran and failed). */
   errorPattern?: RegExp;
-  /** Extra labels for the value metrics (e.g. `{ job }`). */
+  /** Extra labels for the value metrics (e.g. `{ campaign_job }`). */
   labels?: Record<string, string>;
   /** Also report `last_success_timestamp_seconds` (jobs); a module log has no notion of success. */
   reportLastSuccess?: boolean;

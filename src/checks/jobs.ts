@@ -65,7 +65,7 @@ export function jobChecks(target: ProbeTarget, defaultDir?: (instance: string) =
       staleState: 'critical',
       reportLastSuccess: true,
       ...(job.errorPattern ? { errorPattern: new RegExp(job.errorPattern) } : {}),
-      labels: { job: job.name },
+      labels: { campaign_job: job.name },
     });
   });
 }
@@ -74,5 +74,5 @@ export const JOB_METRIC = {
   value: 'last_success_timestamp_seconds',
   name: 'campaign_job_last_success_timestamp_seconds',
   help: 'When the newest output of the job without an error was written (Unix time); 0 until one is seen.',
-  labels: ['module', 'instance', 'job'],
+  labels: ['module', 'campaign_instance', 'campaign_job'],
 } as const;

@@ -6,6 +6,7 @@ import { Agent, AGENT_VERSION } from '../agent/agent.js';
 import { ConfigError, EMBEDDED_CONFIG, loadConfig } from '../config/load.js';
 import { runDaemon } from '../agent/daemon.js';
 import { scheduleOf } from '../core/plan.js';
+import { checkId } from '../core/runner.js';
 import { exitCodeOf, worst } from '../core/states.js';
 import type { RowStatus } from '../core/store.js';
 import { createLogger } from '../util/logger.js';
@@ -65,8 +66,8 @@ program
     let rows: RowStatus[];
     let agent: Agent;
     try {
-      // A check is read-only: automatic remediation belongs to the daemon alone.
-      agent = new Agent({ config, plugins, log, remediate: false });
+      // A check is read-only: automatic restarts belong to the daemon alone.
+      agent = new Agent({ config, plugins, log, restarts: false });
       await agent.refresh();
       const selected = agent.rows().filter((row) => options.module.length === 0 || options.module.includes(row.module));
       const keys = new Set(selected.map((row) => row.key));
@@ -128,7 +129,7 @@ program
 
 program
   .command('probes')
-  .description('list the probe plugins: modules, checks, schedules and remediation hints')
+  .description('list the probe plugins: modules, checks, schedules and troubleshooting hints')
   .addOption(configOption())
   .action(async (options: { config: string }) => {
     const { config } = await loadOrExit(options.config);
@@ -138,7 +139,7 @@ program
       const schedule = scheduleOf(plugin, config);
       const rows = agent.rows().filter((row) => row.plugin === plugin);
       const row = rows.find((candidate) => candidate.enabled && !candidate.blocked) ?? rows[0];
-      const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => check.name).join(', ');
+      const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => checkId(check.name, check.labels)).join(', ');
       process.stdout.write(
         `${plugin.module} (${plugin.runsOn === 'machine' ? 'one per machine' : 'one per instance'})\n` +
           `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${plugin.hint}\n\n`,

@@ -25,7 +25,7 @@ export interface CheckResult {
    * shows `message` in its detail; its values are still exported.
    */
   noEvidence?: true;
-  /** Extra, bounded label values for the value metrics (e.g. `job`); never a pid or a message. */
+  /** Extra, bounded label values for the value metrics (e.g. `campaign_job`); never a pid or a message. */
   labels?: Record<string, string>;
 }
 
@@ -83,6 +83,12 @@ export interface CheckContext {
 export interface Check {
   /** Stable, metric-label-safe name: [a-z0-9_]+ */
   name: string;
+  /**
+   * Bounded label values telling apart checks of one name in a row, e.g. trackinglogd's `redir_log`,
+   * once per Campaign instance: `{ redir_instance: 'prod' }`. Part of the check's identity (its series,
+   * its memory, how /status names it); the plugin declares their names in `checkLabels`.
+   */
+  labels?: Readonly<Record<string, string>>;
   /** Overrides the module's timeout for this check. */
   timeoutMs?: number;
   run(ctx: CheckContext): Promise<CheckResult>;

@@ -4,7 +4,7 @@ import type { Check, Install, ModuleScope, ProbeTarget } from './contracts.js';
 
 /**
  * A check value (CheckResult.values key) exported as its own gauge. Label values come from the row
- * (`module`, `instance`), the check (`check`) and the result's own `labels` (e.g. `job`).
+ * (`module`, `campaign_instance`), the check (`check`) and the result's own `labels` (e.g. `campaign_job`).
  */
 export interface ValueMetric {
   /** The CheckResult.values key. */
@@ -46,6 +46,8 @@ export interface ProbePlugin {
   kind?: 'module' | 'host';
   /** Gauges this plugin's check values feed, besides the core ones (see src/metrics/). */
   metrics?: readonly ValueMetric[];
+  /** Names of the labels its checks carry (Check.labels) besides module, campaign_instance and check. */
+  checkLabels?: readonly string[];
   /** The checks for one instance of the module. */
   checks(target: ProbeTarget): Check[];
 }

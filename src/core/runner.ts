@@ -3,6 +3,8 @@ import { formatDuration } from '../util/format.js';
 
 export interface CheckOutcome {
   name: string;
+  /** The check's own labels (Check.labels), when it has any: with the name, its identity in the row. */
+  checkLabels?: Readonly<Record<string, string>>;
   state: CheckState;
   message: string;
   durationMs: number;
@@ -22,6 +24,17 @@ export interface RunOptions {
   timeoutMs: number;
   /** Per-check memory, kept by the caller between cycles. */
   memoryFor: (check: string) => Map<string, unknown>;
+}
+
+/**
+ * How a check is keyed in its row and named to people: its name, followed by its own labels as a
+ * Prometheus selector when it has any (`redir_log{redir_instance="prod"}`).
+ */
+export function checkId(name: string, labels?: Readonly<Record<string, string>>): string {
+  // Most checks have no labels: no allocation for them (this runs for every check of every cycle).
+  if (labels === undefined) return name;
+  const pairs = Object.entries(labels);
+  return pairs.length === 0 ? name : `${name}{${pairs.map(([label, value]) => `${label}=${JSON.stringify(value)}`).join(',')}}`;
 }
 
 /**
@@ -51,7 +64,7 @@ export async function runCheck(check: Check, options: RunOptions): Promise<Check
     },
     snapshot: options.snapshot,
     now: options.now,
-    memory: options.memoryFor(check.name),
+    memory: options.memoryFor(checkId(check.name, check.labels)),
     log: options.log,
   };
   let timer: NodeJS.Timeout | undefined;
@@ -64,7 +77,7 @@ export async function runCheck(check: Check, options: RunOptions): Promise<Check
   const attempt: Promise<CheckResult> = Promise.resolve()
     .then(() => check.run(ctx))
     .then(validResult, (error: unknown) => {
-      options.log.warn({ check: check.name, err: String(error) }, 'check threw');
+      options.log.warn({ check: checkId(check.name, check.labels), err: String(error) }, 'check threw');
       return { state: 'unknown', message: `check failed: ${errorText(error)}` } satisfies CheckResult;
     });
   const result = await Promise.race([attempt, deadline]);
@@ -74,6 +87,7 @@ export async function runCheck(check: Check, options: RunOptions): Promise<Check
   abort(CHECK_FINISHED);
   return {
     name: check.name,
+    ...(check.labels && Object.keys(check.labels).length > 0 ? { checkLabels: check.labels } : {}),
     state: result.state,
     message: result.message,
     durationMs: Math.round((performance.now() - startedMono) * 1000) / 1000,

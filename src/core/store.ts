@@ -1,6 +1,6 @@
 import type { State } from './contracts.js';
 import type { Row } from './plan.js';
-import type { CheckOutcome } from './runner.js';
+import { checkId, type CheckOutcome } from './runner.js';
 import { formatDuration } from '../util/format.js';
 import { isUp, worst } from './states.js';
 
@@ -12,7 +12,8 @@ export interface RowStatus {
   module: string;
   instance: string;
   scope: string;
-  remediation: string;
+  /** Adobe's troubleshooting text for the module (/status calls it `remediation`). */
+  hint: string;
   state: State;
   /** ms since the epoch when the row entered its current state. */
   since: number;
@@ -132,7 +133,7 @@ export class StatusStore {
       module: row.module,
       instance: row.instance,
       scope: row.plugin.scope,
-      remediation: row.plugin.hint,
+      hint: row.plugin.hint,
       state,
       // min: a clock set back must not leave `since` in the future.
       since: previous && previous.state === state ? Math.min(previous.since, now) : now,
@@ -166,5 +167,5 @@ function damped(row: Row, previous: RowStatus, observed: State, streak: Streak):
 }
 
 function summary(outcomes: CheckOutcome[]): string {
-  return outcomes.map((outcome) => `${outcome.name}: ${outcome.message}`).join('; ');
+  return outcomes.map((outcome) => `${checkId(outcome.name, outcome.checkLabels)}: ${outcome.message}`).join('; ');
 }

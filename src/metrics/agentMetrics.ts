@@ -2,9 +2,10 @@ import { collectDefaultMetrics, Gauge, Counter, Registry } from 'prom-client';
 import type { Row } from '../core/plan.js';
 import type { ProbePlugin, ValueMetric } from '../core/plugin.js';
 import type { RowStatus } from '../core/store.js';
+import { checkId } from '../core/runner.js';
 import { isUp } from '../core/states.js';
 import { STATES } from '../core/contracts.js';
-import { REMEDIATION_ACTIONS, REMEDIATION_RESULTS, type RemediationMetrics } from '../restarts/restarter.js';
+import { RESTART_ACTIONS, RESTART_RESULTS, type RestartMetrics } from '../restarts/restarter.js';
 import { SeriesGauge, type Series } from './seriesGauge.js';
 
 const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
@@ -12,21 +13,29 @@ const CACHED = 'Result of the last scheduled probe run, cached between runs (see
 // promtool rejects these default metrics: gauges named like counters.
 const REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-const ROW_CHECK = ['module', 'instance', 'check'] as const;
+/**
+ * The Campaign instance is `campaign_instance` and an export/import/tracking job `campaign_job`, never
+ * `instance` or `job`: those are the target labels Prometheus sets on every series it scrapes (scrape
+ * address, scrape job), and a series of the agent carrying them would clash with them.
+ */
+export const RESERVED_LABELS: readonly string[] = ['instance', 'job'];
+
+const ROW_CHECK = ['module', 'campaign_instance', 'check'] as const;
 
 /** Check values every probe may produce (CheckResult.values keys); plugins declare their own too. */
 export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
-  { value: 'response_seconds', name: 'campaign_http_response_time_seconds', help: 'Response time of the check request (HTTP, SOAP, SMTP, POP3).', labels: ROW_CHECK },
+  { value: 'response_seconds', name: 'campaign_check_response_seconds', help: 'Time the server took to answer the check: its HTTP or SOAP request, or its SMTP or POP3 dialogue.', labels: ROW_CHECK },
   { value: 'processes', name: 'campaign_module_processes', help: 'Processes found for the module instance.', labels: ROW_CHECK },
   { value: 'uptime_seconds', name: 'campaign_module_process_uptime_seconds', help: 'Age of the youngest matching process.', labels: ROW_CHECK },
   { value: 'newest_file_bytes', name: 'campaign_file_newest_size_bytes', help: 'Size of the newest watched file.', labels: ROW_CHECK },
   { value: 'seconds_since_growth', name: 'campaign_file_growth_age_seconds', help: 'Seconds since the watched files last grew.', labels: ROW_CHECK },
   { value: 'newest_file_age_seconds', name: 'campaign_file_newest_age_seconds', help: 'Age of the newest file of a log or job directory.', labels: ROW_CHECK },
-  { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'instance'] },
+  { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'campaign_instance'] },
 ];
 
-type RowLabels = { module: string; instance: string };
-type CheckLabels = RowLabels & { check: string };
+type RowLabels = { module: string; campaign_instance: string };
+/** A check's series: its row's labels, its name and its own labels (Check.labels), e.g. redir_instance. */
+type CheckLabels = RowLabels & { check: string } & Record<string, string>;
 
 /** The series one check of a row exports, kept between cycles so a cycle only sets values. */
 interface CheckSeries {
@@ -49,29 +58,31 @@ interface RowSeries {
 }
 
 /** Every series the agent exports, in one registry per agent (no global state: tests build several). */
-export class AgentMetrics implements RemediationMetrics {
+export class AgentMetrics implements RestartMetrics {
   readonly registry = new Registry();
   private readonly up: SeriesGauge;
   private readonly state: SeriesGauge;
   private readonly checkSuccess: SeriesGauge;
   private readonly checkDuration: SeriesGauge;
   private readonly checkLastRun: SeriesGauge;
-  private readonly remediation: Gauge;
+  private readonly hintInfo: Gauge;
   private readonly cycles: Counter;
   private readonly reloadSuccess: Gauge;
   private readonly reloadTimestamp: Gauge;
-  private readonly remediationActions: Counter;
-  private readonly remediationSuppressedGauge: Gauge;
-  /** `module@instance` of the rows with automatic remediation on, whose series exist. */
-  private remediated = new Map<string, { module: string; instance: string }>();
+  private readonly restartActions: Counter;
+  private readonly restartSuppressedGauge: Gauge;
+  /** `module@instance` of the rows with automatic restarts on, whose series exist. */
+  private restarting = new Map<string, RowLabels>();
   /** value key -> its declaration and gauge. */
   private readonly values = new Map<string, { metric: ValueMetric; gauge: SeriesGauge }>();
+  /** Labels checks carry besides module, campaign_instance and check (plugins' checkLabels), in every check series. */
+  private readonly checkLabelNames: readonly string[];
   /** Per row key: the series it exports, to update in place and to remove when they go. */
   private readonly rowSeries = new Map<string, RowSeries>();
 
   /** Bumped by every change of a series the agent sets: a cached rendering must match it. */
   version = 0;
-  /** Bumped by changes that are not a row's result (reload outcome, remediation, plan): shown at once. */
+  /** Bumped by changes that are not a row's result (reload outcome, restarts, plan): shown at once. */
   eventVersion = 0;
   /** Runs at the start of every scrape (the agent expires stale results there). */
   beforeCollect?: () => void;
@@ -89,27 +100,36 @@ export class AgentMetrics implements RemediationMetrics {
       collect: () => this.beforeCollect?.(),
     }).set({ version }, 1);
     const registry = this.registry;
-    this.up = new SeriesGauge('campaign_module_up', `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, ['module', 'instance'], registry);
-    this.state = new SeriesGauge('campaign_module_state', `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, ['module', 'instance', 'state'], registry);
-    this.checkSuccess = new SeriesGauge('campaign_check_success', `1 when the check passed (ok), 0 otherwise. ${CACHED}`, ROW_CHECK, registry);
-    this.checkDuration = new SeriesGauge('campaign_check_duration_seconds', `How long the check took. ${CACHED}`, ROW_CHECK, registry);
-    this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', ROW_CHECK, registry);
-    this.remediation = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
+    this.checkLabelNames = [...new Set(plugins.flatMap((plugin) => plugin.checkLabels ?? []))];
+    const taken = this.checkLabelNames.filter((label) => RESERVED_LABELS.includes(label) || (ROW_CHECK as readonly string[]).includes(label));
+    if (taken.length > 0) throw new Error(`check label ${taken.join(', ')} is taken (a target label, or one every check series has)`);
+    // A check series is unique in its row by name and own labels; series of checks without them omit them.
+    const checkSeriesLabels = (labels: readonly string[]): readonly string[] => (labels.includes('check') ? [...labels, ...this.checkLabelNames] : labels);
+    this.up = new SeriesGauge('campaign_module_up', `1 when the module is ok or warning, 0 when critical or unknown; absent when disabled. ${CACHED}`, ['module', 'campaign_instance'], registry);
+    this.state = new SeriesGauge('campaign_module_state', `1 for the module's current state (ok, warning, critical, unknown, disabled), 0 for the others. ${CACHED}`, ['module', 'campaign_instance', 'state'], registry);
+    this.checkSuccess = new SeriesGauge('campaign_check_success', `1 when the check passed (ok), 0 otherwise. ${CACHED}`, checkSeriesLabels(ROW_CHECK), registry);
+    this.checkDuration = new SeriesGauge('campaign_check_duration_seconds', `How long the check took. ${CACHED}`, checkSeriesLabels(ROW_CHECK), registry);
+    this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', checkSeriesLabels(ROW_CHECK), registry);
+    // The name predates the word `hint` in the code; kept for the alerts and dashboards that query it.
+    this.hintInfo = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
     // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
     this.reloadSuccess = new Gauge({ name: 'campaign_agent_config_last_reload_success', help: 'Whether the last config load succeeded: 1 after start and after an accepted SIGHUP reload (config and web config file), 0 after a refused one (the previous config keeps running). Set by the daemon, not by the scheduled probes.', registers });
     this.reloadTimestamp = new Gauge({ name: 'campaign_agent_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or SIGHUP), Unix time. Set by the daemon, not by the scheduled probes.', registers });
     this.configLoaded(true, Date.now());
-    this.remediationActions = new Counter({ name: 'campaign_remediation_actions_total', help: 'Automatic remediation decisions taken after scheduled probe runs (modules.<name>.remediation): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'instance', 'action', 'result'], registers });
-    this.remediationSuppressedGauge = new Gauge({ name: 'campaign_remediation_suppressed', help: '1 while automatic remediation of the module is held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'instance'], registers });
+    this.restartActions = new Counter({ name: 'campaign_restart_actions_total', help: 'Automatic restart decisions taken after scheduled probe runs (opt-in per module): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'campaign_instance', 'action', 'result'], registers });
+    this.restartSuppressedGauge = new Gauge({ name: 'campaign_restart_suppressed', help: '1 while automatic restarts of the module are held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'campaign_instance'], registers });
     for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
+      const reserved = metric.labels.filter((label) => RESERVED_LABELS.includes(label));
+      if (reserved.length > 0) throw new Error(`${metric.name}: label ${reserved.join(', ')} is Prometheus' target label (use campaign_instance, campaign_job)`);
       const known = this.values.get(metric.value);
       if (known) {
         if (known.metric.name !== metric.name) throw new Error(`check value ${metric.value} is declared twice (${known.metric.name}, ${metric.name})`);
         continue;
       }
-      const gauge = new SeriesGauge(metric.name, `${metric.help} ${CACHED}`, metric.labels, registry);
-      this.values.set(metric.value, { metric, gauge });
+      const labels = checkSeriesLabels(metric.labels);
+      const gauge = new SeriesGauge(metric.name, `${metric.help} ${CACHED}`, labels, registry);
+      this.values.set(metric.value, { metric: { ...metric, labels }, gauge });
     }
   }
 
@@ -119,7 +139,8 @@ export class AgentMetrics implements RemediationMetrics {
     this.eventVersion += 1;
     for (const key of removedKeys) this.dropRow(key);
     for (const row of plan) {
-      this.remediation.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
+      assertDistinctChecks(row);
+      this.hintInfo.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
       const status = statusOf(row.key);
       if (status) this.updateRow(status);
     }
@@ -138,11 +159,12 @@ export class AgentMetrics implements RemediationMetrics {
       row.up.value = isUp(status.state) ? 1 : 0;
     }
     for (const check of status.checks) {
-      let series = row.checks.get(check.name);
+      const id = checkId(check.name, check.checkLabels);
+      let series = row.checks.get(id);
       if (!series) {
-        const labels = { ...row.labels, check: check.name };
+        const labels: CheckLabels = { ...check.checkLabels, ...row.labels, check: check.name };
         series = { labels, success: this.checkSuccess.at(labels), duration: this.checkDuration.at(labels), lastRun: this.checkLastRun.at(labels), values: new Map(), cycle };
-        row.checks.set(check.name, series);
+        row.checks.set(id, series);
       }
       series.cycle = cycle;
       series.success.value = check.state === 'ok' ? 1 : 0;
@@ -169,51 +191,51 @@ export class AgentMetrics implements RemediationMetrics {
         series.values.delete(key);
       }
     }
-    for (const [name, series] of row.checks) {
+    for (const [id, series] of row.checks) {
       if (series.cycle === cycle) continue;
       this.dropCheck(series);
-      row.checks.delete(name);
+      row.checks.delete(id);
     }
   }
 
   private rowSeriesOf(status: RowStatus): RowSeries {
     let row = this.rowSeries.get(status.key);
     if (!row) {
-      const labels = { module: status.module, instance: status.instance };
+      const labels = rowLabels(status);
       row = { labels, states: STATES.map((state) => this.state.at({ ...labels, state })), checks: new Map(), cycle: 0 };
       this.rowSeries.set(status.key, row);
     }
     return row;
   }
 
-  /** Series of the rows with automatic remediation on exist from the first scrape (0); others go. */
-  remediationRows(rows: readonly { module: string; instance: string }[]): void {
+  /** Series of the rows with automatic restarts on exist from the first scrape (0); others go. */
+  restartRows(rows: readonly { module: string; instance: string }[]): void {
     this.version += 1;
     this.eventVersion += 1;
-    const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, { module: row.module, instance: row.instance }]));
-    for (const [key, labels] of this.remediated) {
+    const wanted = new Map(rows.map((row) => [`${row.module}@${row.instance}`, rowLabels(row)]));
+    for (const [key, labels] of this.restarting) {
       if (wanted.has(key)) continue;
-      this.remediationSuppressedGauge.remove(labels);
-      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.remove({ ...labels, action, result });
+      this.restartSuppressedGauge.remove(labels);
+      for (const action of RESTART_ACTIONS) for (const result of RESTART_RESULTS) this.restartActions.remove({ ...labels, action, result });
     }
     for (const [key, labels] of wanted) {
-      if (this.remediated.has(key)) continue;
-      this.remediationSuppressedGauge.set(labels, 0);
-      for (const action of REMEDIATION_ACTIONS) for (const result of REMEDIATION_RESULTS) this.remediationActions.inc({ ...labels, action, result }, 0);
+      if (this.restarting.has(key)) continue;
+      this.restartSuppressedGauge.set(labels, 0);
+      for (const action of RESTART_ACTIONS) for (const result of RESTART_RESULTS) this.restartActions.inc({ ...labels, action, result }, 0);
     }
-    this.remediated = wanted;
+    this.restarting = wanted;
   }
 
-  countRemediation(labels: { module: string; instance: string; action: string; result: string }): void {
+  countRestart(labels: { module: string; instance: string; action: string; result: string }): void {
     this.version += 1;
     this.eventVersion += 1;
-    this.remediationActions.inc(labels);
+    this.restartActions.inc({ ...rowLabels(labels), action: labels.action, result: labels.result });
   }
 
-  remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
+  restartSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void {
     this.version += 1;
     this.eventVersion += 1;
-    this.remediationSuppressedGauge.set(labels, suppressed ? 1 : 0);
+    this.restartSuppressedGauge.set(rowLabels(labels), suppressed ? 1 : 0);
   }
 
   countCycle(): void {
@@ -244,11 +266,33 @@ export class AgentMetrics implements RemediationMetrics {
   }
 }
 
+/**
+ * A check's own labels must be declared by its plugin (checkLabels), and no two checks of a row may
+ * share name and labels: their series would be one. A plugin bug, caught when the plan is made.
+ */
+function assertDistinctChecks(row: Row): void {
+  const declared = row.plugin.checkLabels ?? [];
+  const seen = new Set<string>();
+  for (const check of row.checks) {
+    const undeclared = Object.keys(check.labels ?? {}).filter((label) => !declared.includes(label));
+    if (undeclared.length > 0) throw new Error(`${row.key}: check ${check.name} has label ${undeclared.join(', ')}, not in its plugin's checkLabels`);
+    const id = checkId(check.name, check.labels);
+    if (seen.has(id)) throw new Error(`${row.key}: two checks are ${id}; give them different names or labels`);
+    seen.add(id);
+  }
+}
+
+/** A row's labels: the Campaign instance as `campaign_instance`, never `instance` (RESERVED_LABELS). */
+function rowLabels(row: { module: string; instance: string }): RowLabels {
+  return { module: row.module, campaign_instance: row.instance };
+}
+
 /** Do a value series' labels still read what the check now reports (check labels over extra ones)? */
 function sameLabels(exported: Readonly<Record<string, string>>, names: readonly string[], extra: Record<string, string>, check: CheckLabels): boolean {
   for (const name of names) {
-    const now = (check as Record<string, string>)[name] ?? extra[name] ?? '';
-    if (exported[name] !== now) return false;
+    const now = check[name] ?? extra[name] ?? '';
+    // SeriesGauge leaves empty labels out of a series.
+    if ((exported[name] ?? '') !== now) return false;
   }
   return true;
 }

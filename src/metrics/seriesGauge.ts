@@ -26,12 +26,17 @@ export class SeriesGauge {
     registry.registerMetric(this as unknown as Metric);
   }
 
-  /** The series with these labels, created (value 0) the first time. */
+  /**
+   * The series with these labels, created (value 0) the first time. A label without a value is left
+   * out of the series, as Prometheus does (an empty label is no label): check series carry a check's
+   * own labels (redir_instance) only when it has them.
+   */
   at(labels: Readonly<Record<string, string>>): Series {
     const key = this.key(labels);
     let series = this.series.get(key);
     if (!series) {
-      series = { labels: Object.fromEntries(this.labelNames.map((name) => [name, labels[name] ?? ''])), value: 0 };
+      const present = this.labelNames.filter((name) => (labels[name] ?? '') !== '');
+      series = { labels: Object.fromEntries(present.map((name) => [name, labels[name]!])), value: 0 };
       this.series.set(key, series);
     }
     return series;

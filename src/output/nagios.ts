@@ -99,7 +99,7 @@ function perfdata(rows: readonly RowStatus[]): string {
 function longOutput(rows: readonly RowStatus[]): string[] {
   return SEVERITY_ORDER.flatMap((state) => rows.filter((row) => row.state === state)).flatMap((row) => [
     `${rowName(row)} ${row.state.toUpperCase()}: ${pluginText(row.detail, LONG_DETAIL_CHARS)}`,
-    `  hint: ${pluginText(plainHint(row.remediation), LONG_DETAIL_CHARS)}`,
+    `  hint: ${pluginText(plainHint(row.hint), LONG_DETAIL_CHARS)}`,
   ]);
 }
 

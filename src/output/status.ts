@@ -22,7 +22,8 @@ export interface StatusDocument {
     lastRun: string | null;
     detail: string;
     remediation: string;
-    checks: { name: string; state: string; message: string; durationMs: number; lastRun: string }[];
+    /** `labels`: only on checks that have their own (trackinglogd's redir_log: `redir_instance`). */
+    checks: { name: string; labels?: Record<string, string>; state: string; message: string; durationMs: number; lastRun: string }[];
   }[];
 }
 
@@ -42,9 +43,11 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
       since: iso(row.since),
       lastRun: row.lastRun === undefined ? null : iso(row.lastRun),
       detail: row.detail,
-      remediation: row.remediation,
+      // The documented field name; the text is the plugin's hint.
+      remediation: row.hint,
       checks: row.checks.map((check) => ({
         name: check.name,
+        ...(check.checkLabels ? { labels: { ...check.checkLabels } } : {}),
         state: check.state,
         message: check.message,
         durationMs: check.durationMs,
@@ -56,7 +59,7 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
 
 const FAILING: ReadonlySet<State> = new Set(['warning', 'critical', 'unknown']);
 
-/** The readable table: one line per row, then the remediation hint under every failing row. */
+/** The readable table: one line per row, then the hint under every failing row. */
 export function statusText(rows: readonly RowStatus[], now: number): string {
   const header = ['MODULE', 'INSTANCE', 'STATE', 'SINCE', 'DETAIL'];
   const lines = rows.map((row) => [row.module, row.instance, row.state.toUpperCase(), `${formatDuration(Math.max(0, now - row.since))} ago`, row.detail]);
@@ -66,7 +69,7 @@ export function statusText(rows: readonly RowStatus[], now: number): string {
   const out = [`overall: ${worst(rows.map((row) => row.state), 'unknown').toUpperCase()}`, '', format(header)];
   rows.forEach((row, index) => {
     out.push(format(lines[index]!));
-    if (FAILING.has(row.state)) out.push(`${' '.repeat(widths[0]! + 2)}hint: ${row.remediation}`);
+    if (FAILING.has(row.state)) out.push(`${' '.repeat(widths[0]! + 2)}hint: ${row.hint}`);
   });
   return `${out.join('\n')}\n`;
 }

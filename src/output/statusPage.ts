@@ -99,7 +99,7 @@ export interface HintSegment {
 const INLINE_MARKDOWN = /\*\*([^*\n]+?)\*\*|`([^`\n]+)`|\[([^\]\n]+)\]\([^)\s]*\)/g;
 
 /**
- * Splits a remediation hint into plain, strong and code runs. Links become their label: the targets
+ * Splits a hint into plain, strong and code runs. Links become their label: the targets
  * are relative paths into Adobe's documentation tree, which mean nothing on the agent. The runs are
  * raw text; each renderer escapes them for its own medium.
  */
@@ -144,7 +144,7 @@ function rowHtml(row: RowStatus, now: number): string {
   const failing = FAILING.has(row.state);
   const checked =
     row.state === 'disabled' ? '' : row.lastRun === undefined ? '<span class="checked">not run yet</span>' : `<span class="checked">checked <time datetime="${iso(row.lastRun)}" title="${iso(row.lastRun)}">${ago(row.lastRun, now)}</time></span>`;
-  const hint = failing ? `<p class="hint"><span class="hint-label">What to do:</span> ${hintHtml(row.remediation)}</p>` : '';
+  const hint = failing ? `<p class="hint"><span class="hint-label">What to do:</span> ${hintHtml(row.hint)}</p>` : '';
   return (
     `<tr id="${escapeHtml(rowId(row))}" class="row-${row.state}${failing ? ' failing' : ''}">` +
     `<th scope="row"><span class="module">${escapeHtml(row.module)}</span><span class="scope">${escapeHtml(row.scope)}</span></th>` +

@@ -12,27 +12,27 @@ import { judgeWho } from './busy.js';
 import { remediationSettings, type RemediationSettings } from '../config/restarts.js';
 import { nlserverRunner, RESTART_TIMEOUT_MS, type NlserverRun } from './run.js';
 
-export type RemediationAction = 'restart' | 'start';
-export type RemediationResult = 'ok' | 'failed' | 'timeout' | 'dry_run' | 'skipped_busy' | 'skipped_view_down' | 'suppressed';
-export const REMEDIATION_ACTIONS: readonly RemediationAction[] = ['restart', 'start'];
-export const REMEDIATION_RESULTS: readonly RemediationResult[] = ['ok', 'failed', 'timeout', 'dry_run', 'skipped_busy', 'skipped_view_down', 'suppressed'];
+export type RestartAction = 'restart' | 'start';
+export type RestartResult = 'ok' | 'failed' | 'timeout' | 'dry_run' | 'skipped_busy' | 'skipped_view_down' | 'suppressed';
+export const RESTART_ACTIONS: readonly RestartAction[] = ['restart', 'start'];
+export const RESTART_RESULTS: readonly RestartResult[] = ['ok', 'failed', 'timeout', 'dry_run', 'skipped_busy', 'skipped_view_down', 'suppressed'];
 
-/** Where the remediator reports; AgentMetrics implements it. */
-export interface RemediationMetrics {
-  /** The rows with remediation on: their series exist from the first scrape, others' are removed. */
-  remediationRows(rows: readonly { module: string; instance: string }[]): void;
-  countRemediation(labels: { module: string; instance: string; action: RemediationAction; result: RemediationResult }): void;
-  remediationSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void;
+/** Where the restarter reports; AgentMetrics implements it. */
+export interface RestartMetrics {
+  /** The rows with automatic restarts on: their series exist from the first scrape, others' are removed. */
+  restartRows(rows: readonly { module: string; instance: string }[]): void;
+  countRestart(labels: { module: string; instance: string; action: RestartAction; result: RestartResult }): void;
+  restartSuppressed(labels: { module: string; instance: string }, suppressed: boolean): void;
 }
 
-/** What the remediator needs of a row and of its status (kept small: the engine's types grow). */
-export type RemediableRow = Pick<Row, 'key' | 'module' | 'instance' | 'enabled' | 'blocked'> & { plugin: Pick<Row['plugin'], 'runsOn'> };
+/** What the restarter needs of a row and of its status (kept small: the engine's types grow). */
+export type RestartableRow = Pick<Row, 'key' | 'module' | 'instance' | 'enabled' | 'blocked'> & { plugin: Pick<Row['plugin'], 'runsOn'> };
 export type ObservedStatus = Pick<RowStatus, 'checks'>;
 
-export interface RemediatorOptions {
+export interface RestarterOptions {
   config: () => AgentConfig;
   log: Logger;
-  metrics: RemediationMetrics;
+  metrics: RestartMetrics;
   /** Runs `nlserver <args>`; default: the configured binary through runCommand (no shell). */
   run?: NlserverRun;
   /** Clock for the end of the grace period (an action may take a while); default Date.now. */
@@ -40,9 +40,9 @@ export interface RemediatorOptions {
 }
 
 /** What happened for a row this run, when something was decided (for tests and the caller's log). */
-export interface RemediationEvent {
-  action: RemediationAction;
-  result: RemediationResult;
+export interface RestartEvent {
+  action: RestartAction;
+  result: RestartResult;
   /** `nlserver` arguments, e.g. `['start', 'mta@prod']`. */
   argv: string[];
   reason?: string;
@@ -57,12 +57,12 @@ interface RowState {
   actions: number[];
   suppressed: boolean;
   /** The last skip reported at warn, so a streak of identical skips logs once at warn. */
-  lastSkip?: RemediationResult;
+  lastSkip?: RestartResult;
   inFlight: boolean;
 }
 
 /**
- * Opt-in automatic remediation (`modules.<name>.remediation.restart: true`). Called after every
+ * Opt-in automatic restarts (`restart: true` in the module's config, docs/restarts.md). Called after every
  * recorded run of a row. Rules, in order:
  * - a run counts as a failure when its own result (worst check) is critical; unknown leaves the count
  *   as it is (we don't know), ok and warning reset it; runs inside the grace period after an action
@@ -70,7 +70,7 @@ interface RowState {
  * - at `afterFailures` consecutive failures an action is due: `start` when the row's `process` check
  *   is critical (the module is absent), else `restart`;
  * - at most `maxActions` per sliding `window`: beyond, nothing runs, the row is suppressed
- *   (`campaign_remediation_suppressed` 1, one warn) until the oldest action leaves the window;
+ *   (`campaign_restart_suppressed` 1, one warn) until the oldest action leaves the window;
  * - only while the nlserver view is up (enabled and `nlserver pdump` ok this cycle), else `skipped_view_down`;
  * - mta and web (unless `skipWhenBusy: false`): `nlserver pdump -who` first, `skipped_busy` when it
  *   lists sessions (see busy.ts);
@@ -79,34 +79,34 @@ interface RowState {
  * After an action (ok, failed, timeout or dry run) the count restarts from 0 and the grace begins.
  * Skips do not use up the budget and keep the count, so the action is tried again next run.
  */
-export class Remediator {
+export class Restarter {
   private readonly rows = new Map<string, RowState>();
   private lastSync = '';
 
-  constructor(private readonly options: RemediatorOptions) {}
+  constructor(private readonly options: RestarterOptions) {}
 
-  /** Aligns with a (re)computed plan: pre-creates the metrics of remediated rows, forgets the rest. */
-  sync(plan: readonly RemediableRow[]): void {
+  /** Aligns with a (re)computed plan: pre-creates the metrics of the rows with restarts on, forgets the rest. */
+  sync(plan: readonly RestartableRow[]): void {
     const on = plan.filter((row) => row.enabled && !row.blocked && this.settingsFor(row) !== undefined);
     const keys = new Set(on.map((row) => row.key));
     for (const key of this.rows.keys()) if (!keys.has(key)) this.rows.delete(key);
-    this.options.metrics.remediationRows(on.map((row) => ({ module: row.module, instance: row.instance })));
+    this.options.metrics.restartRows(on.map((row) => ({ module: row.module, instance: row.instance })));
     const signature = on.map((row) => `${row.key}:${this.settingsFor(row)!.dryRun}`).join(',');
     if (signature === this.lastSync) return;
     this.lastSync = signature;
     if (on.length === 0) return;
     const { campaign } = this.options.config();
-    this.options.log.info({ rows: on.map((row) => row.key), dryRun: on.filter((row) => this.settingsFor(row)!.dryRun).map((row) => row.key) }, 'automatic remediation on');
+    this.options.log.info({ rows: on.map((row) => row.key), dryRun: on.filter((row) => this.settingsFor(row)!.dryRun).map((row) => row.key) }, 'automatic restarts on');
     if (campaign.nlserverView === false) {
-      this.options.log.warn({ rows: on.map((row) => row.key) }, 'automatic remediation is on but campaign.nlserverView is false: every action will be skipped (skipped_view_down)');
+      this.options.log.warn({ rows: on.map((row) => row.key) }, 'automatic restarts are on but campaign.nlserverView is false: every action will be skipped (skipped_view_down)');
     }
   }
 
   /**
    * Called after each recorded run of a row. `view` gives the cycle's nlserver view (memoized: asking
-   * does not run nlserver again). Never throws: a remediation problem is logged, the cycle goes on.
+   * does not run nlserver again). Never throws: a restart problem is logged, the cycle goes on.
    */
-  async observe(row: RemediableRow, status: ObservedStatus, view: () => Promise<NlserverView | undefined>, now: number): Promise<RemediationEvent | undefined> {
+  async observe(row: RestartableRow, status: ObservedStatus, view: () => Promise<NlserverView | undefined>, now: number): Promise<RestartEvent | undefined> {
     const settings = this.settingsFor(row);
     if (!settings || !row.enabled || row.blocked) {
       this.rows.delete(row.key);
@@ -118,7 +118,7 @@ export class Remediator {
     try {
       return await this.decide(row, status, settings, state, view, now);
     } catch (error) {
-      this.options.log.error({ module: row.module, instance: row.instance, err: String(error) }, 'remediation failed');
+      this.options.log.error({ module: row.module, instance: row.instance, err: String(error) }, 'automatic restart failed');
       return undefined;
     } finally {
       state.inFlight = false;
@@ -126,20 +126,20 @@ export class Remediator {
   }
 
   private async decide(
-    row: RemediableRow,
+    row: RestartableRow,
     status: ObservedStatus,
     settings: RemediationSettings,
     state: RowState,
     view: () => Promise<NlserverView | undefined>,
     now: number,
-  ): Promise<RemediationEvent | undefined> {
+  ): Promise<RestartEvent | undefined> {
     const labels = { module: row.module, instance: row.instance };
     const log = this.options.log;
     state.actions = state.actions.filter((at) => now - at < settings.windowMs);
     if (state.suppressed && state.actions.length < settings.maxActions) {
       state.suppressed = false;
-      this.options.metrics.remediationSuppressed(labels, false);
-      log.info({ ...labels, maxActions: settings.maxActions, window: formatMs(settings.windowMs) }, 'remediation window passed: automatic actions resume');
+      this.options.metrics.restartSuppressed(labels, false);
+      log.info({ ...labels, maxActions: settings.maxActions, window: formatMs(settings.windowMs) }, 'restart window passed: automatic actions resume');
     }
 
     const observed = status.checks.length === 0 ? 'ok' : worst(status.checks.map((check) => check.state));
@@ -156,10 +156,10 @@ export class Remediator {
     state.failures += 1;
     if (state.failures < settings.afterFailures) return undefined;
 
-    const action: RemediationAction = status.checks.some((check) => check.name === 'process' && check.state === 'critical') ? 'start' : 'restart';
+    const action: RestartAction = status.checks.some((check) => check.name === 'process' && check.state === 'critical') ? 'start' : 'restart';
     const argv = [action, row.plugin.runsOn === 'machine' ? row.module : `${row.module}@${row.instance}`];
-    const event = (result: RemediationResult, reason?: string): RemediationEvent => {
-      this.options.metrics.countRemediation({ ...labels, action, result });
+    const event = (result: RestartResult, reason?: string): RestartEvent => {
+      this.options.metrics.countRestart({ ...labels, action, result });
       return { action, result, argv, ...(reason === undefined ? {} : { reason }) };
     };
     const fields = { ...labels, action, failures: state.failures };
@@ -167,13 +167,13 @@ export class Remediator {
     if (state.actions.length >= settings.maxActions) {
       if (!state.suppressed) {
         state.suppressed = true;
-        this.options.metrics.remediationSuppressed(labels, true);
+        this.options.metrics.restartSuppressed(labels, true);
         log.warn(
           { ...fields, result: 'suppressed', maxActions: settings.maxActions, window: formatMs(settings.windowMs), resumesIn: formatMs(state.actions[0]! + settings.windowMs - now) },
-          `remediation suppressed: ${settings.maxActions} actions within ${formatMs(settings.windowMs)} already; not acting until the window passes`,
+          `restarts suppressed: ${settings.maxActions} actions within ${formatMs(settings.windowMs)} already; not acting until the window passes`,
         );
       } else {
-        log.debug({ ...fields, result: 'suppressed' }, 'remediation still suppressed');
+        log.debug({ ...fields, result: 'suppressed' }, 'restarts still suppressed');
       }
       return event('suppressed');
     }
@@ -209,14 +209,14 @@ export class Remediator {
     log.warn({ ...fields, argv }, `running nlserver ${argv.join(' ')}`);
     const outcome = await run(argv, RESTART_TIMEOUT_MS);
     state.graceUntil = Math.max(now, (this.options.now ?? Date.now)()) + settings.graceMs;
-    const result: RemediationResult = outcome.timedOut ? 'timeout' : outcome.failed ? 'failed' : 'ok';
+    const result: RestartResult = outcome.timedOut ? 'timeout' : outcome.failed ? 'failed' : 'ok';
     const said = firstLine(outcome.stderr, 160) || undefined;
     if (result === 'ok') log.info({ ...fields, result }, `nlserver ${argv.join(' ')} succeeded`);
     else log.warn({ ...fields, result, error: outcome.error, ...(said ? { stderr: said } : {}) }, `nlserver ${argv.join(' ')} ${result === 'timeout' ? 'timed out' : 'failed'}`);
     return event(result, result === 'ok' ? undefined : (outcome.error ?? said));
   }
 
-  private settingsFor(row: RemediableRow): RemediationSettings | undefined {
+  private settingsFor(row: RestartableRow): RemediationSettings | undefined {
     return remediationSettings(row.module, this.options.config().modules[row.module]?.remediation);
   }
 
@@ -227,7 +227,7 @@ export class Remediator {
   }
 
   /** The first skip of a streak at warn, the same skip again at info. */
-  private skipLog(state: RowState, result: RemediationResult, fields: object, message: string): void {
+  private skipLog(state: RowState, result: RestartResult, fields: object, message: string): void {
     if (state.lastSkip === result) this.options.log.info(fields, message);
     else this.options.log.warn(fields, message);
     state.lastSkip = result;

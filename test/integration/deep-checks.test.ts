@@ -64,10 +64,10 @@ describe('optional checks through the daemon', () => {
     expect(check(doc, 'inMail', 'pop3_mailbox', 'prod').message).toContain('3 messages');
     expect(check(doc, 'mta', 'smtp_relay', 'prod').message).toMatch(/^SMTP relay 127\.0\.0\.1:\d+ answered 220 /);
     const metrics = (await daemon.get('/metrics')).body;
-    expect(metrics).toContain('campaign_inmail_mailbox_messages{instance="prod"} 3');
-    expect(metrics).toContain('campaign_workflows_in_error{instance="prod"} 0');
-    expect(metrics).toMatch(/^campaign_tracking_workflow_last_run_timestamp_seconds\{instance="prod"\} \d{10}$/m);
-    expect(metrics).toMatch(/^campaign_http_response_time_seconds\{module="mta",instance="prod",check="smtp_relay"\} /m);
+    expect(metrics).toContain('campaign_inmail_mailbox_messages{campaign_instance="prod"} 3');
+    expect(metrics).toContain('campaign_workflows_in_error{campaign_instance="prod"} 0');
+    expect(metrics).toMatch(/^campaign_tracking_workflow_last_run_timestamp_seconds\{campaign_instance="prod"\} \d{10}$/m);
+    expect(metrics).toMatch(/^campaign_check_response_seconds\{module="mta",campaign_instance="prod",check="smtp_relay"\} /m);
   });
 
   test('the system row reads this machine: every indicator checked, campaign_system_* exported', async () => {
@@ -89,7 +89,7 @@ describe('optional checks through the daemon', () => {
       const doc = await daemon.statusWhen((status) => row(status, 'tracking', 'prod').state === 'critical' && deep(status).workflows.state === 'warning');
       expect(deep(doc).workflows).toMatchObject({ state: 'warning', message: '2 workflows in error: crmSync, tracking' });
       expect(row(doc, 'tracking', 'prod').remediation).toBe("Check this module if tracking logs aren't forwarded anymore.");
-      expect((await daemon.get('/metrics')).body).toContain('campaign_workflows_in_error{instance="prod"} 2');
+      expect((await daemon.get('/metrics')).body).toContain('campaign_workflows_in_error{campaign_instance="prod"} 2');
     } finally {
       await sim.setControl({ soapWorkflows: [TRACKING] });
     }

@@ -10,7 +10,7 @@ import { CLI, waitFor, type StatusDoc, type StatusModule } from './helpers.js';
 export interface FullStatusModule extends StatusModule {
   since: string;
   lastRun: string | null;
-  checks: { name: string; state: string; message: string; durationMs: number; lastRun: string }[];
+  checks: { name: string; labels?: Record<string, string>; state: string; message: string; durationMs: number; lastRun: string }[];
 }
 export interface FullStatusDoc extends StatusDoc {
   generatedAt: string;
@@ -122,9 +122,10 @@ export function findRow(doc: FullStatusDoc, module: string, instance = 'default'
   return found;
 }
 
-export function findCheck(doc: FullStatusDoc, module: string, name: string, instance = 'default') {
-  const found = findRow(doc, module, instance).checks.find((entry) => entry.name === name);
-  if (!found) throw new Error(`no check ${name} in ${module}@${instance}: ${JSON.stringify(findRow(doc, module, instance))}`);
+/** A check of a row by name and, for checks that have their own labels (`redir_instance`), by those. */
+export function findCheck(doc: FullStatusDoc, module: string, name: string, instance = 'default', labels?: Record<string, string>) {
+  const found = findRow(doc, module, instance).checks.find((entry) => entry.name === name && (labels === undefined || JSON.stringify(entry.labels) === JSON.stringify(labels)));
+  if (!found) throw new Error(`no check ${name}${labels ? JSON.stringify(labels) : ''} in ${module}@${instance}: ${JSON.stringify(findRow(doc, module, instance))}`);
   return found;
 }
 

@@ -46,7 +46,7 @@ describe('a full disk for the agent’s own logs', () => {
       runs.add(lastRunMs(last, 'mta', INSTANCE));
       const metrics = await daemon.get('/metrics');
       expect(metrics.status).toBe(200);
-      expect(metrics.body).toContain(`campaign_module_up{module="stat",instance="${INSTANCE}"} 0`);
+      expect(metrics.body).toContain(`campaign_module_up{module="stat",campaign_instance="${INSTANCE}"} 0`);
       expect((await daemon.get('/healthz')).status).toBe(200);
       rss.push(await daemon.rssBytes());
     }

@@ -81,15 +81,15 @@ describe('the tracking log directory', () => {
       await rm(dir, { recursive: true, force: true });
       try {
         const doc = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'critical');
-        expect(findCheck(doc, 'trackinglogd', `redir_log_${INSTANCE}`)).toMatchObject({ state: 'critical', message: `directory ${dir} does not exist` });
-        expect(findRow(doc, 'trackinglogd').detail).toBe(`redir_log_${INSTANCE}: directory ${dir} does not exist`);
+        expect(findCheck(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE })).toMatchObject({ state: 'critical', message: `directory ${dir} does not exist` });
+        expect(findRow(doc, 'trackinglogd').detail).toBe(`redir_log{redir_instance="${INSTANCE}"}: directory ${dir} does not exist`);
         expect(findCheck(doc, 'trackinglogd', 'process').state).toBe('ok');
       } finally {
         await mkdir(dir, { recursive: true });
       }
       // trackinglogd writes into it again: a new file is activity.
       const back = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'ok');
-      expect(findCheck(back, 'trackinglogd', `redir_log_${INSTANCE}`).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew /);
+      expect(findCheck(back, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE }).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew /);
     });
   }, 60_000);
 
@@ -99,7 +99,7 @@ describe('the tracking log directory', () => {
       const undo = await makeUnreadable(dir);
       try {
         const doc = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'critical');
-        expect(findCheck(doc, 'trackinglogd', `redir_log_${INSTANCE}`)).toMatchObject({
+        expect(findCheck(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE })).toMatchObject({
           state: 'critical',
           message: `cannot read directory ${dir}: ${UNREADABLE}`,
         });

@@ -190,7 +190,7 @@ describe('tracking logs rotated and purged during short growth windows', () => {
     const seen: string[] = [];
     const watch = async (forMs: number) => {
       for (const { doc } of await sampleStatus(forMs, 200)) {
-        const check = findCheck(doc, 'trackinglogd', `redir_log_${INSTANCE}`);
+        const check = findCheck(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE });
         seen.push(`${check.state}: ${check.message}`);
       }
     };
@@ -209,7 +209,7 @@ describe('tracking logs rotated and purged during short growth windows', () => {
     expect(seen.filter((line) => !line.startsWith('ok: '))).toEqual([]);
     expect(seen.some((line) => line.includes(rotated[3]!))).toBe(true);
     const last = await daemon.status();
-    expect(findCheck(last, 'trackinglogd', `redir_log_${INSTANCE}`).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew \d+ms ago|^newest 0x[0-9A-F]{16}\.log grew \d+s ago/);
+    expect(findCheck(last, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE }).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew \d+ms ago|^newest 0x[0-9A-F]{16}\.log grew \d+s ago/);
   }, 60_000);
 });
 

@@ -40,7 +40,13 @@ describe('check on a healthy simulated host', () => {
     expect(check(doc, 'syslogd', 'udp_port').message).toContain(String(sim.ports.syslog));
     expect(row(doc, 'web').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'http_port', 'control_port', 'r_test', 'soap']);
     expect(check(doc, 'web', 'soap').message).toContain('Fault');
-    expect(row(doc, 'trackinglogd').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'redir_log_prod']);
+    // One redir_log check per Campaign instance with a redir/log directory, told apart by its label.
+    expect(row(doc, 'trackinglogd').checks.map((entry) => [entry.name, entry.labels])).toEqual([
+      ['process', undefined],
+      ['monitor_missing', undefined],
+      ['memory', undefined],
+      ['redir_log', { redir_instance: 'prod' }],
+    ]);
   });
 
   test('--module restricts the run and the text format shows a table', async () => {
@@ -215,18 +221,18 @@ describe('the daemon over HTTP', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.type).toContain('text/plain');
     for (const module of ['watchdog', 'syslogd', 'web', 'trackinglogd']) {
-      expect(metrics.body).toContain(`campaign_module_up{module="${module}",instance="default"} 1`);
+      expect(metrics.body).toContain(`campaign_module_up{module="${module}",campaign_instance="default"} 1`);
     }
-    expect(metrics.body).toMatch(/campaign_http_response_time_seconds\{module="web",instance="default",check="r_test"\} [0-9.e-]+/);
+    expect(metrics.body).toMatch(/campaign_check_response_seconds\{module="web",campaign_instance="default",check="r_test"\} [0-9.e-]+/);
     expect(metrics.body).toContain('campaign_module_remediation_info{module="watchdog",scope="Startup and monitoring instance",hint="Check this module if no processes start."} 1');
-    expect(metrics.body).toContain('campaign_module_up{module="mta",instance="prod"} 1');
-    expect(metrics.body).toMatch(/^campaign_module_memory_bytes\{module="web",instance="default"\} [1-9]\d+$/m);
+    expect(metrics.body).toContain('campaign_module_up{module="mta",campaign_instance="prod"} 1');
+    expect(metrics.body).toMatch(/^campaign_module_memory_bytes\{module="web",campaign_instance="default"\} [1-9]\d+$/m);
     expect(metrics.body).toContain('campaign_nlserver_up{command="pdump"} 1');
     expect(metrics.body).toContain('campaign_nlserver_up{command="monitor_missing"} 1');
-    expect(metrics.body).toContain('campaign_mta_children{instance="prod"} 0');
+    expect(metrics.body).toContain('campaign_mta_children{campaign_instance="prod"} 0');
     // Disabled rows have no up series, but their state says why they are absent.
     expect(metrics.body).not.toContain('campaign_module_up{module="export"');
-    expect(metrics.body).toContain('campaign_module_state{module="export",instance="prod",state="disabled"} 1');
+    expect(metrics.body).toContain('campaign_module_state{module="export",campaign_instance="prod",state="disabled"} 1');
     expect((await daemon.get('/healthz')).status).toBe(200);
     // The simulated conf files carry database passwords (SIMSECRET...): nothing may expose them.
     for (const pathname of ['/metrics', '/status', '/status?format=text']) expect((await daemon.get(pathname)).body).not.toContain('SIMSECRET');
@@ -236,7 +242,7 @@ describe('the daemon over HTTP', () => {
     await sim.kill('web');
     const down = await daemon.statusWhen((doc) => row(doc, 'web').state === 'critical');
     expect(row(down, 'web').remediation).toContain('xtk:session');
-    expect((await daemon.get('/metrics')).body).toContain('campaign_module_up{module="web",instance="default"} 0');
+    expect((await daemon.get('/metrics')).body).toContain('campaign_module_up{module="web",campaign_instance="default"} 0');
     const text = await daemon.get('/status?format=text');
     expect(text.type).toContain('text/plain');
     expect(text.body).toMatch(/^web\s+default\s+CRITICAL\s/m);
@@ -248,9 +254,9 @@ describe('the daemon over HTTP', () => {
 
   test('tracking logs that stop growing: warning, then critical; growth again: ok', async () => {
     await sim.setControl({ tracking: 'stall' });
-    await daemon.statusWhen((doc) => check(doc, 'trackinglogd', 'redir_log_prod').state === 'warning');
-    const critical = await daemon.statusWhen((doc) => check(doc, 'trackinglogd', 'redir_log_prod').state === 'critical');
-    expect(check(critical, 'trackinglogd', 'redir_log_prod').message).toContain('0x');
+    await daemon.statusWhen((doc) => check(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: 'prod' }).state === 'warning');
+    const critical = await daemon.statusWhen((doc) => check(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: 'prod' }).state === 'critical');
+    expect(check(critical, 'trackinglogd', 'redir_log', 'default', { redir_instance: 'prod' }).message).toContain('0x');
     await sim.setControl({ tracking: 'grow' });
     await daemon.statusWhen((doc) => row(doc, 'trackinglogd').state === 'ok');
   });
@@ -345,6 +351,7 @@ describe('what discovery decides', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('web (one per machine)');
     expect(result.stdout).toContain('checks:   process, monitor_missing, memory, http_port, control_port, r_test, soap');
+    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, redir_log{redir_instance="prod"}');
     expect(result.stdout).toContain('mta (one per instance)');
     expect(result.stdout).toContain('export (one per instance)');
     expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no job configured/);

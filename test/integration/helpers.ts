@@ -22,7 +22,7 @@ export interface StatusModule {
   state: string;
   detail: string;
   remediation: string;
-  checks: { name: string; state: string; message: string }[];
+  checks: { name: string; labels?: Record<string, string>; state: string; message: string }[];
 }
 export interface StatusDoc {
   state: string;
@@ -35,9 +35,10 @@ export function row(doc: StatusDoc, module: string, instance = 'default'): Statu
   return found;
 }
 
-export function check(doc: StatusDoc, module: string, name: string, instance = 'default') {
-  const found = row(doc, module, instance).checks.find((entry) => entry.name === name);
-  if (!found) throw new Error(`no check ${name} in ${module}@${instance}`);
+/** A check of a row by name and, for checks that have their own labels (`redir_instance`), by those. */
+export function check(doc: StatusDoc, module: string, name: string, instance = 'default', labels?: Record<string, string>) {
+  const found = row(doc, module, instance).checks.find((entry) => entry.name === name && (labels === undefined || JSON.stringify(entry.labels) === JSON.stringify(labels)));
+  if (!found) throw new Error(`no check ${name}${labels ? JSON.stringify(labels) : ''} in ${module}@${instance}`);
   return found;
 }
 

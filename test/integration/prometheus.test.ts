@@ -91,11 +91,34 @@ describe('promtool', () => {
     // Wait for a cycle where every kind of row has reported (jobs and system included).
     await daemon.statusWhen((doc) => ['export', 'import', 'tracking', 'system', 'nlserver'].every((module) => doc.modules.some((row) => row.module === module && row.checks.length > 0)));
     const { body } = await daemon.get('/metrics');
-    for (const name of ['campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="recipients"}', 'campaign_system_memory_total_bytes', 'campaign_nlserver_up', 'process_cpu_seconds_total', 'nodejs_heap_size_total_bytes']) {
+    for (const name of ['campaign_job_last_success_timestamp_seconds{module="export",campaign_instance="prod",campaign_job="recipients"}', 'campaign_system_memory_total_bytes', 'campaign_nlserver_up', 'process_cpu_seconds_total', 'nodejs_heap_size_total_bytes']) {
       expect(body).toContain(name);
     }
     const result = await promtool(['check', 'metrics'], body);
     expect(result).toEqual({ exitCode: 0, output: '' });
+  });
+
+  test('/metrics: no campaign_* series has an instance or job label; the Campaign instance is campaign_instance, the job campaign_job', async () => {
+    await daemon.statusWhen((doc) => ['export', 'import', 'tracking', 'trackinglogd'].every((module) => doc.modules.some((row) => row.module === module && row.checks.length > 0)));
+    const { body } = await daemon.get('/metrics');
+    const samples = body
+      .split('\n')
+      .filter((line) => line.startsWith('campaign_'))
+      .map((line) => {
+        const match = /^(\w+)(?:\{(.*)\})? \S+$/.exec(line);
+        if (!match) throw new Error(`unparsed sample line: ${line}`);
+        const labels = [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, name]) => name!);
+        return { name: match[1]!, labels, line };
+      });
+    expect(samples.length).toBeGreaterThan(100);
+    expect(samples.filter((sample) => sample.labels.includes('instance') || sample.labels.includes('job')).map((sample) => sample.line)).toEqual([]);
+    // The labels that took their place are there, with their values.
+    expect(body).toContain('campaign_module_up{module="mta",campaign_instance="prod"} ');
+    expect(body).toContain('campaign_job_last_success_timestamp_seconds{module="import",campaign_instance="prod",campaign_job="crm"} ');
+    // trackinglogd's tracking logs of prod: the check `redir_log`, the instance a label, not in the name.
+    expect(body).toMatch(/^campaign_check_success\{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="prod"\} [01]$/m);
+    expect(body).toMatch(/^campaign_file_growth_age_seconds\{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="prod"\} /m);
+    expect(samples.filter((sample) => /check="redir_log_/.test(sample.line))).toEqual([]);
   });
 
   test("every campaign_* HELP says the value comes from the scheduled probes", async () => {
@@ -235,7 +258,7 @@ class PrometheusServer {
 
 describe('end to end: a real Prometheus scraping the agent with the shipped job and rules', () => {
   let prometheus: PrometheusServer;
-  const WEB_UP = 'campaign_module_up{module="web",instance="default"}';
+  const WEB_UP = 'campaign_module_up{module="web",campaign_instance="default"}';
 
   beforeAll(async () => {
     const dir = await mkdtemp(path.join(tmp, 'prometheus-'));
@@ -262,13 +285,23 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
   const webUp = async (): Promise<Record<string, string>> =>
     Object.fromEntries((await prometheus.query(WEB_UP)).map((sample) => [sample.metric.host ?? '', sample.value[1]]));
 
-  test("healthy: Prometheus reads web up on both targets, Campaign's instance label kept, no alert for web", async () => {
+  test("healthy: Prometheus reads web up on both targets, the Campaign instance as campaign_instance, no alert for web", async () => {
     let last: Record<string, string> = {};
     await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '1', 'campaign-sim': '1' }), 20_000, () => `web never read 1 on both targets: ${JSON.stringify(last)}\n${prometheus.log()}`);
-    const [sample, ...others] = await prometheus.query('campaign_module_up{module="web",instance="default",host="127.0.0.1"}');
+    // The job Prometheus runs is the shipped one: scraped labels never override the target's
+    // (Prometheus leaves honor_labels out of its config dump while it is false).
+    const loaded = YAML.parse(((await (await fetch(`${prometheus.baseUrl}/api/v1/status/config`)).json()) as { data: { yaml: string } }).data.yaml) as {
+      scrape_configs: Array<{ job_name: string; honor_labels?: boolean }>;
+    };
+    expect(loaded.scrape_configs.map((entry) => [entry.job_name, entry.honor_labels ?? false])).toEqual([['campaign-health', false]]);
+    const [sample, ...others] = await prometheus.query('campaign_module_up{module="web",campaign_instance="default",host="127.0.0.1"}');
     expect(others).toEqual([]);
-    expect(sample?.metric).toEqual({ __name__: 'campaign_module_up', module: 'web', instance: 'default', job: 'campaign-health', host: '127.0.0.1', env: 'test', role: 'app' });
-    // Series without an instance of their own keep the scrape address.
+    expect(sample?.metric).toEqual({ __name__: 'campaign_module_up', module: 'web', campaign_instance: 'default', instance: agentAddress, job: 'campaign-health', host: '127.0.0.1', env: 'test', role: 'app' });
+    // instance and job are the target's on every series: nothing of the agent's was renamed exported_*.
+    expect(await prometheus.query('{__name__=~"campaign_.+",instance!="' + agentAddress + '"}')).toEqual([]);
+    expect(await prometheus.query('{__name__=~"campaign_.+",job!="campaign-health"}')).toEqual([]);
+    expect(await prometheus.query('{__name__=~".+",exported_instance!=""} or {__name__=~".+",exported_job!=""}')).toEqual([]);
+    expect((await prometheus.query('campaign_job_last_success_timestamp_seconds{host="127.0.0.1"}')).map((entry) => entry.metric.campaign_job).sort()).toEqual(['consolidation', 'crm', 'recipients']);
     expect((await prometheus.query('up{job="campaign-health"}')).map((entry) => entry.metric.instance)).toEqual([agentAddress, agentAddress]);
     expect((await prometheus.alerts()).filter((alert) => alert.labels.module === 'web')).toEqual([]);
   });
@@ -292,12 +325,12 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
       );
       for (const alert of webDown) {
         expect(['pending', 'firing']).toContain(alert.state);
-        expect(alert.labels).toMatchObject({ severity: 'critical', module: 'web', instance: 'default', job: 'campaign-health' });
+        expect(alert.labels).toMatchObject({ severity: 'critical', module: 'web', campaign_instance: 'default', instance: agentAddress, job: 'campaign-health' });
         expect(alert.annotations).toMatchObject({
           scope: web.scope,
           hint: web.hint,
           summary: `Campaign web@default is down on ${alert.labels.host}`,
-          runbook_url: 'https://github.com/example/campaign-health-agent/blob/main/README.md#campaignmoduledown',
+          runbook_url: 'https://github.com/example/campaign-health-agent/blob/main/docs/alerts.md#campaignmoduledown',
         });
         // The failing checks of that host, looked up by the rule's description template (which of
         // them have failed by now depends on the timing of the probe runs).

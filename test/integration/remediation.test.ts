@@ -9,7 +9,7 @@ import { freePort, SimulatedHost } from '../sim/host.js';
 import { recordingLogger, type LogEntry } from '../unit/remediation/harness.js';
 import { runCli } from './helpers.js';
 
-// Automatic remediation against a real simulated host and its stand-in nlserver: the agent runs
+// Automatic restarts against a real simulated host and its stand-in nlserver: the agent runs
 // `nlserver start mta@remed` itself, the module really comes back. Cycles are driven in-process with
 // an injected clock (grace and window pass in an instant); processes and commands are real.
 // Instance `remed` and no machine module: nothing here matches another test's simulated host.
@@ -65,7 +65,7 @@ async function agentWith(remediation: Record<string, unknown>, mta: Record<strin
   const snapshot = new Map<string, number>();
   const refresh = async () => {
     snapshot.clear();
-    for (const name of ['campaign_remediation_actions_total', 'campaign_remediation_suppressed']) {
+    for (const name of ['campaign_restart_actions_total', 'campaign_restart_suppressed']) {
       const metric = agent.metrics.registry.getSingleMetric(name)!;
       const { values } = await metric.get();
       for (const entry of values) snapshot.set(`${name}${JSON.stringify(entry.labels)}`, entry.value);
@@ -81,15 +81,15 @@ async function agentWith(remediation: Record<string, unknown>, mta: Record<strin
       await refresh();
     },
     counted: (action, result) =>
-      snapshot.get(`campaign_remediation_actions_total${JSON.stringify({ module: 'mta', instance: INSTANCE, action, result })}`) ?? -1,
-    suppressed: () => snapshot.get(`campaign_remediation_suppressed${JSON.stringify({ module: 'mta', instance: INSTANCE })}`),
+      snapshot.get(`campaign_restart_actions_total${JSON.stringify({ module: 'mta', campaign_instance: INSTANCE, action, result })}`) ?? -1,
+    suppressed: () => snapshot.get(`campaign_restart_suppressed${JSON.stringify({ module: 'mta', campaign_instance: INSTANCE })}`),
   };
 }
 
 const alive = (): boolean => sim.pid('mta', INSTANCE) !== undefined;
 const processState = (run: Run): string | undefined => run.agent.store.get(KEY)?.checks.find((check) => check.name === 'process')?.state;
 
-describe('automatic remediation on a simulated host', () => {
+describe('automatic restarts on a simulated host', () => {
   test('mta@remed killed: after afterFailures critical cycles the agent runs nlserver start mta@remed and it comes back', async () => {
     const run = await agentWith({});
     await run.cycle();
@@ -147,7 +147,7 @@ describe('automatic remediation on a simulated host', () => {
     }
     expect(run.counted('start', 'suppressed')).toBe(3);
     expect(run.counted('start', 'ok')).toBe(2);
-    expect(run.logs.filter((entry) => entry.msg.startsWith('remediation suppressed:'))).toHaveLength(1);
+    expect(run.logs.filter((entry) => entry.msg.startsWith('restarts suppressed:'))).toHaveLength(1);
 
     run.clock.now += 60 * MINUTE;
     await run.cycle();

@@ -240,3 +240,24 @@ describe('README.md and docs/*.md', () => {
     expect(docs.filter((doc) => !linked.has(doc))).toEqual([]);
   });
 });
+
+describe('runbook links of the alert rules', () => {
+  // The placeholder base URL operators replace; the page and its anchors are this repository's.
+  const BASE = 'https://github.com/example/campaign-health-agent/blob/main/';
+
+  test("every runbook_url of alerts.yml and alerts.test.yml is its alert's heading in docs/alerts.md", () => {
+    const headings = anchors(readFileSync(path.join(ROOT, 'docs', 'alerts.md'), 'utf8'));
+    const rules = readFileSync(path.join(ROOT, 'config', 'prometheus', 'alerts.yml'), 'utf8');
+    const alerts = [...rules.matchAll(/^ *- alert: (\w+)$/gm)].map(([, name]) => name!);
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const alert of alerts) expect({ alert, heading: headings.includes(alert.toLowerCase()) }).toEqual({ alert, heading: true });
+    for (const file of ['config/prometheus/alerts.yml', 'config/prometheus/alerts.test.yml']) {
+      const urls = [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/runbook_url: *'?([^'\s]+)'?$/gm)].map(([, url]) => url!);
+      expect(urls.length).toBeGreaterThanOrEqual(alerts.length);
+      for (const url of urls) {
+        const [page, anchor = ''] = url.split('#');
+        expect({ file, url, page, known: alerts.map((name) => name.toLowerCase()).includes(anchor) }).toEqual({ file, url, page: `${BASE}docs/alerts.md`, known: true });
+      }
+    }
+  });
+});

@@ -22,10 +22,10 @@ const LEFT_OUT: Readonly<Record<string, string>> = {
   // All SysV segments, including the one trackinglogd and web hold on every redirection server by
   // design (see docs/system-indicators.md): never 0, so not a signal; the orphaned count is shown.
   campaign_system_shm_segments: 'by-design segments make the total meaningless',
-  // Opt-in automatic remediation (off by default): series exist only where it is configured; the
+  // Opt-in automatic restarts (off by default): series exist only where it is configured; the
   // docs/restarts.md gives the alert expressions for both.
-  campaign_remediation_actions_total: 'opt-in feature, alerted on rather than graphed',
-  campaign_remediation_suppressed: 'opt-in feature, alerted on rather than graphed',
+  campaign_restart_actions_total: 'opt-in feature, alerted on rather than graphed',
+  campaign_restart_suppressed: 'opt-in feature, alerted on rather than graphed',
   // Whether the last SIGHUP reload was refused: an event on one host, shown by the agent's log and
   // its alertable gauge, not a time series worth a panel.
   campaign_agent_config_last_reload_success: 'reload outcome, read from the log or alerted on',
@@ -33,23 +33,20 @@ const LEFT_OUT: Readonly<Record<string, string>> = {
 };
 
 /**
- * Target labels of the shipped scrape job. It sets honor_labels: true, so a label the agent sets itself
- * wins: `instance` on campaign_* series of a Campaign instance is that instance (prod, default), `job` on
- * campaign_job_last_success_timestamp_seconds the export/import job; elsewhere they are the scrape
- * address and the job name. Its relabelling adds `host` (the server) to every series; the agent never
- * sets `host`. Labels from the targets file (env, role...) exist too but are the user's, not queried.
+ * Target labels Prometheus puts on every series it scrapes: the scrape address and the scrape job. The
+ * shipped job keeps Prometheus' default honor_labels: false and the agent never sets them (it says
+ * `campaign_instance` and `campaign_job`), so on every series they are the target's. Its relabelling adds
+ * `host` (the server) to every series; the agent never sets `host`. Labels from the targets file (env,
+ * role...) exist too but are the user's, not queried.
  */
 const TARGET_LABELS = ['instance', 'job'] as const;
 const HOST_LABEL = 'host';
-
 /**
- * Panels whose Campaign-instance series are not filtered by $campaign_instance. Each entry needs a reason.
+ * Labels naming a Campaign instance: the row's, and the one trackinglogd's redir_log checks watch
+ * (trackinglogd itself is per machine, Campaign instance `default`). Both are matched against the
+ * $campaign_instance variable; a selector of Campaign-instance series uses one of them.
  */
-const HOST_ONLY_PANELS: Readonly<Record<string, string>> = {
-  // trackinglogd is per machine (instance `default`); the Campaign instance is in the check name.
-  'Tracking logs: time since last growth': 'trackinglogd rows are all Campaign instance default',
-  'Tracking logs: newest file size': 'trackinglogd rows are all Campaign instance default',
-};
+const CAMPAIGN_INSTANCE_LABELS = ['campaign_instance', 'redir_instance'] as const;
 
 /** Metrics Prometheus generates per target rather than scraping. */
 const PROMETHEUS_METRICS: Readonly<Record<string, readonly string[]>> = { up: [] };
@@ -128,17 +125,9 @@ function selectors(expr: string): { metric: string; matchers: { label: string; o
   }));
 }
 
-/** Labels of a metric as a query sees them after the shipped scrape job (honor_labels: true, `host` relabelled). */
+/** Labels of a metric as a query sees them after the shipped scrape job (honor_labels: false, `host` relabelled). */
 function scrapedLabels(own: readonly string[]): Set<string> {
   return new Set([...own, HOST_LABEL, ...TARGET_LABELS]);
-}
-
-/**
- * What a label of a scraped metric means: `instance` and `job` are the agent's (Campaign instance,
- * export job) where the agent sets them, the target's (scrape address, scrape job) elsewhere.
- */
-function labelMeaning(own: readonly string[], label: string): string {
-  return (TARGET_LABELS as readonly string[]).includes(label) ? `${label} (${own.includes(label) ? 'agent' : 'target'})` : label;
 }
 
 function allExprs(dashboard: Dashboard): { where: string; panel: string; expr: string; legend: string }[] {
@@ -164,7 +153,7 @@ function unknownMetrics(dashboard: Dashboard, exported: ReadonlyMap<string, read
 /** Selectors filtering on a label the series lacks, or on host / Campaign instance with the wrong meaning. */
 function selectorProblems(dashboard: Dashboard, exported: ReadonlyMap<string, readonly string[]>): string[] {
   const problems: string[] = [];
-  for (const { where, panel, expr } of allExprs(dashboard)) {
+  for (const { where, expr } of allExprs(dashboard)) {
     for (const { metric, matchers } of selectors(expr)) {
       const own = exported.get(metric);
       if (!own) continue; // reported by the metric-name test
@@ -173,13 +162,14 @@ function selectorProblems(dashboard: Dashboard, exported: ReadonlyMap<string, re
         const matcher = `${label}${op}"${value}"`;
         if (!labels.has(label)) problems.push(`${where}: ${metric} has no label ${label} once scraped`);
         if (label === HOST_LABEL && matcher !== `${HOST_LABEL}=~"$host"`) problems.push(`${where}: ${metric} filters the host with ${matcher}`);
-        if (label === 'instance' && !own.includes('instance')) problems.push(`${where}: ${metric}'s instance is the scrape address, not a Campaign instance (filter the server by host)`);
-        if (label === 'instance' && own.includes('instance') && matcher !== 'instance=~"$campaign_instance"') problems.push(`${where}: ${metric} filters the Campaign instance with ${matcher}`);
-        if (label === 'job' && !own.includes('job') && value !== SCRAPE_JOB) problems.push(`${where}: ${metric}'s job is the scrape job ${SCRAPE_JOB}, matched with ${value}`);
+        if (label === 'instance') problems.push(`${where}: ${metric}'s instance is the scrape address, not a Campaign instance (filter the server by host, the Campaign instance by campaign_instance)`);
+        if (label === 'job' && value !== SCRAPE_JOB) problems.push(`${where}: ${metric}'s job is the scrape job ${SCRAPE_JOB}, matched with ${value} (an export or import job is campaign_job)`);
+        if ((CAMPAIGN_INSTANCE_LABELS as readonly string[]).includes(label) && matcher !== `${label}=~"$campaign_instance"`) problems.push(`${where}: ${metric} filters the Campaign instance with ${matcher}`);
       }
       // One host picker for the whole dashboard: a selector without it shows every host.
       if (!matchers.some(({ label }) => label === HOST_LABEL)) problems.push(`${where}: ${metric} is not filtered by $host`);
-      if (own.includes('instance') && !(panel in HOST_ONLY_PANELS) && !matchers.some(({ label }) => label === 'instance')) {
+      // And one Campaign instance picker for every series of a Campaign instance.
+      if (own.includes('campaign_instance') && !matchers.some(({ label }) => (CAMPAIGN_INSTANCE_LABELS as readonly string[]).includes(label))) {
         problems.push(`${where}: ${metric} is not filtered by $campaign_instance`);
       }
     }
@@ -189,8 +179,9 @@ function selectorProblems(dashboard: Dashboard, exported: ReadonlyMap<string, re
 
 /**
  * Grouping clauses, joins and legends naming labels the queried metrics lack; aggregations and joins
- * without `host` (they would mix servers); a join on a label that means something else on its two
- * sides (the right side is the metric after the clause, the left the expression's first metric).
+ * without `host` (they would mix servers); a join on a label one of its sides lacks (the right side is
+ * the metric after the clause, the left the expression's first metric); legends showing the target's
+ * `instance` or `job` (the scrape address and job, where a reader expects a Campaign instance or job).
  */
 function groupingProblems(dashboard: Dashboard, exported: ReadonlyMap<string, readonly string[]>): string[] {
   const problems: string[] = [];
@@ -204,15 +195,18 @@ function groupingProblems(dashboard: Dashboard, exported: ReadonlyMap<string, re
     }));
     const legends = [...legend.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map(([, label]) => label!);
     for (const label of [...clauses.flatMap(({ list }) => list), ...legends]) if (!labels.has(label)) problems.push(`${where}: no label ${label}`);
+    for (const label of legends.filter((name) => (TARGET_LABELS as readonly string[]).includes(name))) {
+      problems.push(`${where}: legend {{${label}}} is the scrape target's ${label} (show host, campaign_instance or campaign_job)`);
+    }
     for (const { keyword, list, end } of clauses) {
       if ((keyword === 'by' || keyword === 'on') && !list.includes(HOST_LABEL)) problems.push(`${where}: ${keyword} (${list.join(', ')}) without ${HOST_LABEL}`);
       if (keyword !== 'on') continue;
       const left = names[0];
       const right = metricNames(expr.slice(end).replace(/^\s*group_(?:left|right)\s*\([^)]*\)/, ''))[0];
       if (!left || !right) continue;
-      for (const label of list) {
-        const [l, r] = [labelMeaning(exported.get(left) ?? [], label), labelMeaning(exported.get(right) ?? [], label)];
-        if (l !== r) problems.push(`${where}: on (${list.join(', ')}) joins ${left}'s ${l} with ${right}'s ${r}`);
+      for (const [side, metric] of [['left', left], ['right', right]] as const) {
+        const lacking = list.filter((label) => !scrapedLabels(exported.get(metric) ?? []).has(label));
+        if (lacking.length > 0) problems.push(`${where}: on (${list.join(', ')}) joins on ${lacking.join(', ')}, which ${metric} (${side}) lacks: nothing matches`);
       }
     }
   }
@@ -241,18 +235,27 @@ describe('Grafana dashboard', () => {
     expect(dashboard.panels.length).toBeGreaterThan(0);
     // The label handling is a deployment assumption; the description is where users read it.
     expect(dashboard.description).toContain('config/prometheus/scrape.yml');
-    expect(dashboard.description).toContain('honor_labels: true');
+    expect(dashboard.description).toContain('honor_labels: false');
     expect(dashboard.description).toContain('`host`');
+    expect(dashboard.description).toContain('`campaign_instance`');
   });
 
-  test('the shipped scrape job is the one the label checks model: honor_labels: true and a host label', () => {
+  test('the shipped scrape job is the one the label checks model: honor_labels false and a host label', () => {
     const config = YAML.parse(readFileSync(SCRAPE_CONFIG, 'utf8')) as {
       scrape_configs: { job_name: string; honor_labels?: boolean; relabel_configs?: { target_label?: string }[] }[];
     };
     const job = config.scrape_configs.find((candidate) => candidate.job_name === SCRAPE_JOB);
     expect(job).toBeDefined();
-    expect(job!.honor_labels).toBe(true);
+    // No job of the file lets scraped labels override the target's.
+    expect(config.scrape_configs.filter((candidate) => candidate.honor_labels !== undefined && candidate.honor_labels !== false)).toEqual([]);
     expect((job!.relabel_configs ?? []).map((rule) => rule.target_label)).toContain(HOST_LABEL);
+  });
+
+  test("the agent never sets a target label: instance and job are the scrape target's on every series", async () => {
+    const exported = await exportedMetrics();
+    expect([...exported].filter(([name, labels]) => !(name in PROMETHEUS_METRICS) && labels.some((label) => (TARGET_LABELS as readonly string[]).includes(label)))).toEqual([]);
+    expect(exported.get('campaign_job_last_success_timestamp_seconds')).toEqual(['module', 'campaign_instance', 'campaign_job']);
+    expect(exported.get('campaign_file_growth_age_seconds')).toEqual(['module', 'campaign_instance', 'check', 'redir_instance']);
   });
 
   test('the data source is a templated Prometheus variable used by every panel and target', () => {
@@ -312,7 +315,7 @@ describe('Grafana dashboard', () => {
   test('every expression uses only metrics the agent exports', async () => {
     const exported = await exportedMetrics();
     // Guards the registry read itself: an empty or label-less map would make the checks below vacuous.
-    expect(exported.get('campaign_module_up')).toEqual(['module', 'instance']);
+    expect(exported.get('campaign_module_up')).toEqual(['module', 'campaign_instance']);
     expect(unknownMetrics(dashboard, exported)).toEqual([]);
   });
 
@@ -327,41 +330,42 @@ describe('Grafana dashboard', () => {
     expect(after.filter((problem) => !before.includes(problem))).toEqual([expect.stringContaining('campaign_modules_up')]);
   });
 
-  test('selectors filter on labels the scraped series carry: host everywhere, instance only as the Campaign instance', async () => {
+  test('selectors filter on labels the scraped series carry: host everywhere, $campaign_instance on every Campaign-instance series', async () => {
     expect(selectorProblems(dashboard, await exportedMetrics())).toEqual([]);
-    // The exception list must not go stale: entries are panels of the dashboard.
-    const titles = dashboard.panels.map((panel) => panel.title);
-    expect(Object.keys(HOST_ONLY_PANELS).filter((title) => !titles.includes(title))).toEqual([]);
   });
 
   test('grouping clauses, joins and legends name labels of the metrics they query, with the same meaning on both sides', async () => {
     expect(groupingProblems(dashboard, await exportedMetrics())).toEqual([]);
   });
 
-  test('the label checks catch queries written for honor_labels: false', async () => {
+  test('the label checks catch queries written for the old labels (instance, job kept by honor_labels: true)', async () => {
     const exported = await exportedMetrics();
     const broken = load();
     const targets = broken.panels.flatMap((panel) => panel.targets ?? []);
-    // The host as the scrape address, the Campaign instance as exported_instance, the hints joined on instance.
+    // The host as the scrape address, the Campaign instance as `instance`, the hints joined on the
+    // Campaign instance, the export job as `job`, in legend and matcher.
     const system = targets.find((t) => t.expr?.startsWith('campaign_system_load1{'))!;
     system.expr = system.expr!.replace('host=~"$host"', 'instance=~"$host"');
     const memory = targets.find((t) => t.expr?.startsWith('campaign_module_memory_bytes{'))!;
-    memory.expr = memory.expr!.replace('instance=~"$campaign_instance"', 'exported_instance=~"$campaign_instance"');
+    memory.expr = memory.expr!.replace('campaign_instance=~"$campaign_instance"', 'instance=~"$campaign_instance"');
     const hints = targets.find((t) => t.expr?.includes('campaign_module_remediation_info'))!;
-    hints.expr = hints.expr!.replace('on (host, module) group_left (scope, hint)', 'on (host, instance, module) group_left (scope, hint)');
+    hints.expr = hints.expr!.replace('on (host, module) group_left (scope, hint)', 'on (host, campaign_instance, module) group_left (scope, hint)');
     const job = targets.find((t) => t.expr?.includes('campaign_job_last_success_timestamp_seconds'))!;
-    job.legendFormat = job.legendFormat!.replace('{{job}}', '{{exported_job}}');
+    job.legendFormat = job.legendFormat!.replace('{{campaign_job}}', '{{job}}');
+    job.expr = job.expr!.replace('campaign_instance=~"$campaign_instance"}', 'campaign_instance=~"$campaign_instance", job="recipients"}');
     // Compared with the intact dashboard, so this test only speaks about the changes above.
     const before = [...selectorProblems(load(), exported), ...groupingProblems(load(), exported)];
     const after = [...selectorProblems(broken, exported), ...groupingProblems(broken, exported)].filter((problem) => !before.includes(problem));
+    const address = 'instance is the scrape address, not a Campaign instance (filter the server by host, the Campaign instance by campaign_instance)';
     expect(after.sort()).toEqual(
       [
         'Load vs CPUs / A: campaign_system_load1 is not filtered by $host',
-        "Load vs CPUs / A: campaign_system_load1's instance is the scrape address, not a Campaign instance (filter the server by host)",
-        'Module memory / A: campaign_module_memory_bytes has no label exported_instance once scraped',
+        `Load vs CPUs / A: campaign_system_load1's ${address}`,
+        `Module memory / A: campaign_module_memory_bytes's ${address}`,
         'Module memory / A: campaign_module_memory_bytes is not filtered by $campaign_instance',
-        "Failing modules: remediation hints / A: on (host, instance, module) joins campaign_module_up's instance (agent) with campaign_module_remediation_info's instance (target)",
-        'Job last success age / A: no label exported_job',
+        'Failing modules: troubleshooting hints / A: on (host, campaign_instance, module) joins on campaign_instance, which campaign_module_remediation_info (right) lacks: nothing matches',
+        "Job last success age / A: legend {{job}} is the scrape target's job (show host, campaign_instance or campaign_job)",
+        "Job last success age / A: campaign_job_last_success_timestamp_seconds's job is the scrape job campaign-health, matched with recipients (an export or import job is campaign_job)",
       ].sort(),
     );
   });
@@ -372,15 +376,15 @@ describe('Grafana dashboard', () => {
     const byName = new Map(variables.map((variable) => [variable.name, variable]));
     expect([...byName.keys()].sort()).toEqual(['campaign_instance', 'datasource', 'host']);
     // The host is the relabelled `host` of the scrape job's targets; the Campaign instance is the agent's
-    // `instance`, kept by honor_labels: true, so it must come from a metric that sets it.
+    // `campaign_instance`, so it must come from a metric that sets it.
     const host = /^label_values\((.+),\s*host\)$/.exec(variableQuery(byName.get('host')!))?.[1];
     expect(host).toBeDefined();
     expect(selectors(host!)).toEqual([expect.objectContaining({ matchers: [{ label: 'job', op: '=', value: SCRAPE_JOB }] })]);
     expect(exported.get(selectors(host!)[0]!.metric)).not.toContain('job');
-    const campaignInstance = /^label_values\((.+),\s*instance\)$/.exec(variableQuery(byName.get('campaign_instance')!))?.[1];
+    const campaignInstance = /^label_values\((.+),\s*campaign_instance\)$/.exec(variableQuery(byName.get('campaign_instance')!))?.[1];
     expect(campaignInstance).toBeDefined();
     expect(selectors(campaignInstance!)).toEqual([expect.objectContaining({ matchers: [{ label: 'host', op: '=~', value: '$host' }] })]);
-    expect(exported.get(selectors(campaignInstance!)[0]!.metric)).toContain('instance');
+    expect(exported.get(selectors(campaignInstance!)[0]!.metric)).toContain('campaign_instance');
     for (const variable of variables.filter((v) => v.type === 'query')) {
       expect(variable.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
       const query = variableQuery(variable);

@@ -56,7 +56,7 @@ export function nlserverReader(opts: NlserverReaderOptions): () => Promise<Nlser
   };
 }
 
-/** What every nlserver run gets on top of the agent's environment (the view, remediation). */
+/** What every nlserver run gets on top of the agent's environment (the view, automatic restarts). */
 export function nlserverEnv(installDir: string): Record<string, string> {
   // env.sh cannot be sourced without a shell; nlserver needs at least these two to find itself.
   return {

@@ -95,10 +95,10 @@ describe('staleness', () => {
     metrics.updateRow(store.record(target, [outcome('ok')], 0));
     now = 3 * 30_000 + 10_000;
     expect(store.get('mta@prod')?.state).toBe('ok');
-    expect(await metrics.registry.metrics()).toContain('campaign_module_up{module="mta",instance="prod"} 1');
+    expect(await metrics.registry.metrics()).toContain('campaign_module_up{module="mta",campaign_instance="prod"} 1');
     now += 1;
     // Nobody read /status: the scrape itself expires the result.
-    expect(await metrics.registry.metrics()).toContain('campaign_module_up{module="mta",instance="prod"} 0');
+    expect(await metrics.registry.metrics()).toContain('campaign_module_up{module="mta",campaign_instance="prod"} 0');
     const stale = store.get('mta@prod')!;
     expect(stale.state).toBe('unknown');
     expect(stale.detail).toBe('stale: last checked 1m 40s ago (expected every 30s); the probe schedule stopped or hangs');

@@ -5,6 +5,7 @@ import { StatusStore } from '../../../src/core/store.js';
 import { AgentMetrics } from '../../../src/metrics/agentMetrics.js';
 import { statusDocument, statusText } from '../../../src/output/status.js';
 import type { ProbePlugin } from '../../../src/core/plugin.js';
+import { plugins } from '../../../probes/index.js';
 
 const plugin: ProbePlugin = {
   module: 'web',
@@ -82,33 +83,33 @@ describe('status rendering', () => {
 });
 
 describe('metrics', () => {
-  test('up, state, checks and remediation series; disabled rows export no up series', async () => {
+  test('up, state, checks and hint (remediation_info) series; disabled rows export no up series', async () => {
     const metrics = new AgentMetrics('9.9.9');
     const store = new StatusStore(() => 0);
     store.sync([row()], 0);
     metrics.syncPlan([row()], [], (key) => store.get(key));
     let text = await metrics.registry.metrics();
-    expect(text).toContain('campaign_module_up{module="web",instance="default"} 0');
-    expect(text).toContain('campaign_module_state{module="web",instance="default",state="unknown"} 1');
+    expect(text).toContain('campaign_module_up{module="web",campaign_instance="default"} 0');
+    expect(text).toContain('campaign_module_state{module="web",campaign_instance="default",state="unknown"} 1');
     expect(text).toContain('campaign_agent_build_info{version="9.9.9"} 1');
     expect(text).toContain(`campaign_module_remediation_info{module="web",scope="Application server (HTTP and SOAP)",hint="${plugin.hint}"} 1`);
     expect(text).not.toContain('nodejs_active_handles_total');
 
     metrics.updateRow(store.record(row(), [{ ...outcome('r_test', 'ok'), values: { response_seconds: 0.25 } }], 1000));
     text = await metrics.registry.metrics();
-    expect(text).toContain('campaign_module_up{module="web",instance="default"} 1');
-    expect(text).toContain('campaign_check_success{module="web",instance="default",check="r_test"} 1');
-    expect(text).toContain('campaign_check_duration_seconds{module="web",instance="default",check="r_test"} 0.012');
-    expect(text).toContain('campaign_check_last_run_timestamp_seconds{module="web",instance="default",check="r_test"} 1700000000');
-    expect(text).toContain('campaign_http_response_time_seconds{module="web",instance="default",check="r_test"} 0.25');
+    expect(text).toContain('campaign_module_up{module="web",campaign_instance="default"} 1');
+    expect(text).toContain('campaign_check_success{module="web",campaign_instance="default",check="r_test"} 1');
+    expect(text).toContain('campaign_check_duration_seconds{module="web",campaign_instance="default",check="r_test"} 0.012');
+    expect(text).toContain('campaign_check_last_run_timestamp_seconds{module="web",campaign_instance="default",check="r_test"} 1700000000');
+    expect(text).toContain('campaign_check_response_seconds{module="web",campaign_instance="default",check="r_test"} 0.25');
 
     store.sync([row(false)], 2000);
     metrics.updateRow(store.get('web@default')!);
     text = await metrics.registry.metrics();
     expect(text).not.toMatch(/campaign_module_up\{module="web"/);
     expect(text).not.toMatch(/campaign_check_success\{module="web"/);
-    expect(text).toContain('campaign_module_state{module="web",instance="default",state="disabled"} 1');
-    expect(text).toContain('campaign_module_state{module="web",instance="default",state="ok"} 0');
+    expect(text).toContain('campaign_module_state{module="web",campaign_instance="default",state="disabled"} 1');
+    expect(text).toContain('campaign_module_state{module="web",campaign_instance="default",state="ok"} 0');
   });
 
   test('plugin-declared value metrics: their own label sets, result labels, and removal when a value goes', async () => {
@@ -116,7 +117,7 @@ describe('metrics', () => {
       ...plugin,
       module: 'export',
       metrics: [
-        { value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'instance', 'job'] },
+        { value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'campaign_instance', 'campaign_job'] },
         { value: 'system_load1', name: 'campaign_system_load1', help: 'h', labels: [] },
       ],
     };
@@ -124,16 +125,16 @@ describe('metrics', () => {
     const metrics = new AgentMetrics('1', [jobs]);
     const store = new StatusStore(() => 0);
     store.sync([exportRow], 0);
-    const job = (values: Record<string, number>) => ({ ...outcome('job_daily', 'ok'), values, labels: { job: 'daily-recipients' } });
+    const job = (values: Record<string, number>) => ({ ...outcome('job_daily', 'ok'), values, labels: { campaign_job: 'daily-recipients' } });
     metrics.updateRow(store.record(exportRow, [job({ last_success_timestamp_seconds: 1_764_000_000, system_load1: 0.5 })], 1000));
     let text = await metrics.registry.metrics();
-    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="daily-recipients"} 1764000000');
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",campaign_instance="prod",campaign_job="daily-recipients"} 1764000000');
     expect(text).toMatch(/^campaign_system_load1 0.5$/m);
     expect(text).toContain('campaign_module_memory_bytes');
 
     metrics.updateRow(store.record(exportRow, [job({ system_load1: 0.75 })], 2000));
     text = await metrics.registry.metrics();
-    expect(text).not.toContain('job="daily-recipients"');
+    expect(text).not.toContain('campaign_job="daily-recipients"');
     expect(text).toMatch(/^campaign_system_load1 0.75$/m);
 
     metrics.updateRow(store.record(exportRow, [], 3000));
@@ -144,28 +145,84 @@ describe('metrics', () => {
     const jobs: ProbePlugin = {
       ...plugin,
       module: 'export',
-      metrics: [{ value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'instance', 'job'] }],
+      metrics: [{ value: 'last_success_timestamp_seconds', name: 'campaign_job_last_success_timestamp_seconds', help: 'h', labels: ['module', 'campaign_instance', 'campaign_job'] }],
     };
     const exportRow: Row = { ...row(), key: 'export@prod', module: 'export', instance: 'prod', plugin: jobs };
     const metrics = new AgentMetrics('1', [jobs]);
     const store = new StatusStore(() => 0);
     store.sync([exportRow], 0);
-    const job = (name: string, at: number) => ({ ...outcome('job_daily', 'ok'), values: { last_success_timestamp_seconds: at }, labels: { job: name } });
+    const job = (name: string, at: number) => ({ ...outcome('job_daily', 'ok'), values: { last_success_timestamp_seconds: at }, labels: { campaign_job: name } });
     metrics.updateRow(store.record(exportRow, [job('a', 1)], 1000));
     metrics.updateRow(store.record(exportRow, [job('a', 2)], 2000));
     let text = await metrics.registry.metrics();
     expect(text.match(/campaign_job_last_success_timestamp_seconds\{/g)).toHaveLength(1);
-    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="a"} 2');
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",campaign_instance="prod",campaign_job="a"} 2');
 
     metrics.updateRow(store.record(exportRow, [job('b', 3)], 3000));
     text = await metrics.registry.metrics();
-    expect(text).not.toContain('job="a"');
-    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",instance="prod",job="b"} 3');
+    expect(text).not.toContain('campaign_job="a"');
+    expect(text).toContain('campaign_job_last_success_timestamp_seconds{module="export",campaign_instance="prod",campaign_job="b"} 3');
 
     metrics.syncPlan([], ['export@prod'], () => undefined);
     text = await metrics.registry.metrics();
-    expect(text).not.toContain('module="export",instance="prod"');
+    expect(text).not.toContain('module="export",campaign_instance="prod"');
     expect((await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'campaign_module_up')).toMatchObject({ type: 'gauge', values: [] });
+  });
+
+  test('no series labels the Campaign instance or a job `instance` or `job`: those are the target labels Prometheus adds', async () => {
+    for (const label of ['instance', 'job']) {
+      const clash: ProbePlugin = { ...plugin, metrics: [{ value: 'queue_size', name: 'campaign_queue_size', help: 'h', labels: ['module', label] }] };
+      expect(() => new AgentMetrics('1', [clash])).toThrow(`campaign_queue_size: label ${label} is Prometheus' target label (use campaign_instance, campaign_job)`);
+    }
+    const metrics = new AgentMetrics('1', plugins);
+    const declared = (await metrics.registry.getMetricsAsJSON()).map((metric) => ({
+      name: metric.name,
+      labels: (metrics.registry.getSingleMetric(metric.name) as unknown as { labelNames?: readonly string[] }).labelNames ?? [],
+    }));
+    expect(declared.filter(({ labels }) => labels.includes('instance') || labels.includes('job'))).toEqual([]);
+    expect(declared.find(({ name }) => name === 'campaign_module_up')?.labels).toEqual(['module', 'campaign_instance']);
+    expect(declared.find(({ name }) => name === 'campaign_job_last_success_timestamp_seconds')?.labels).toEqual(['module', 'campaign_instance', 'campaign_job']);
+  });
+
+  test('checks of one name told apart by their own labels: one series each, named apart in the detail', async () => {
+    const growth: ProbePlugin = { ...plugin, module: 'trackinglogd', checkLabels: ['redir_instance'] };
+    const check = (instance: string) => ({ name: 'redir_log', labels: { redir_instance: instance }, run: async () => ({ state: 'ok' as const, message: 'm' }) });
+    const trackRow: Row = { ...row(), key: 'trackinglogd@default', module: 'trackinglogd', plugin: growth, checks: [check('prod'), check('test')] };
+    const metrics = new AgentMetrics('1', [growth]);
+    const store = new StatusStore(() => 0);
+    store.sync([trackRow], 0);
+    metrics.syncPlan([trackRow], [], () => undefined);
+    const redir = (instance: string, state: CheckOutcome['state'], seconds: number): CheckOutcome => ({
+      ...outcome('redir_log', state, `stalled ${seconds}s`),
+      checkLabels: { redir_instance: instance },
+      values: { seconds_since_growth: seconds },
+    });
+    const status = store.record(trackRow, [outcome('process', 'ok'), redir('prod', 'warning', 4000), redir('test', 'ok', 5)], 1000);
+    expect(status.detail).toBe('redir_log{redir_instance="prod"}: stalled 4000s');
+    metrics.updateRow(status);
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('campaign_check_success{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="prod"} 0');
+    expect(text).toContain('campaign_check_success{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="test"} 1');
+    expect(text).toContain('campaign_file_growth_age_seconds{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="prod"} 4000');
+    expect(text).toContain('campaign_file_growth_age_seconds{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="test"} 5');
+    expect(text).toContain('campaign_check_success{module="trackinglogd",campaign_instance="default",check="process"} 1');
+    // A directory gone (instance removed): its series go, the other's stay.
+    metrics.updateRow(store.record(trackRow, [outcome('process', 'ok'), redir('test', 'ok', 6)], 2000));
+    text = await metrics.registry.metrics();
+    expect(text).not.toContain('redir_instance="prod"');
+    expect(text).toContain('campaign_file_growth_age_seconds{module="trackinglogd",campaign_instance="default",check="redir_log",redir_instance="test"} 6');
+  });
+
+  test('a check label the plugin does not declare, or two checks a row cannot tell apart, are refused with the plan', () => {
+    const check = (labels?: Record<string, string>) => ({ name: 'redir_log', ...(labels ? { labels } : {}), run: async () => ({ state: 'ok' as const, message: 'm' }) });
+    const undeclared: Row = { ...row(), checks: [check({ redir_instance: 'prod' })] };
+    expect(() => new AgentMetrics('1', [plugin]).syncPlan([undeclared], [], () => undefined)).toThrow("web@default: check redir_log has label redir_instance, not in its plugin's checkLabels");
+    const declaring: ProbePlugin = { ...plugin, checkLabels: ['redir_instance'] };
+    const twice: Row = { ...row(), plugin: declaring, checks: [check({ redir_instance: 'prod' }), check({ redir_instance: 'prod' })] };
+    expect(() => new AgentMetrics('1', [declaring]).syncPlan([twice], [], () => undefined)).toThrow('web@default: two checks are redir_log{redir_instance="prod"}');
+    for (const label of ['instance', 'campaign_instance', 'check']) {
+      expect(() => new AgentMetrics('1', [{ ...plugin, checkLabels: [label] }])).toThrow(`check label ${label} is taken`);
+    }
   });
 
   test('a value declared twice under two names is refused', () => {

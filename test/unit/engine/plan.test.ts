@@ -6,6 +6,7 @@ import { plugins } from '../../../probes/index.js';
 import { Agent } from '../../../src/agent/agent.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { buildPlan } from '../../../src/core/plan.js';
+import { checkId } from '../../../src/core/runner.js';
 import { discoverInstall } from '../../../src/discovery/index.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import type { CycleSnapshot } from '../../../src/core/contracts.js';
@@ -67,7 +68,7 @@ describe('plan', () => {
     const plan = buildPlan(plugins, config('modules: {trackinglogd: {enabled: true}, watchdog: {enabled: false}}'), await discoverInstall({ installDir }));
     const trackinglogd = plan.find((row) => row.module === 'trackinglogd')!;
     expect(trackinglogd).toMatchObject({ enabled: true, note: 'enabled by modules.trackinglogd.enabled: true' });
-    expect(trackinglogd.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'redir_log_prod']);
+    expect(trackinglogd.checks.map((check) => checkId(check.name, check.labels))).toEqual(['process', 'monitor_missing', 'memory', 'redir_log{redir_instance="prod"}']);
     expect(plan.find((row) => row.module === 'watchdog')).toMatchObject({ enabled: false, note: 'disabled by modules.watchdog.enabled: false' });
   });
 

@@ -6,12 +6,12 @@ import type { AgentConfig } from '../../../src/config/schema.js';
 import type { CheckOutcome } from '../../../src/core/runner.js';
 import type { NlserverView } from '../../../src/clients/nlserver/view.js';
 import {
-  Remediator,
+  Restarter,
   type ObservedStatus,
-  type RemediableRow,
-  type RemediationAction,
-  type RemediationMetrics,
-  type RemediationResult,
+  type RestartableRow,
+  type RestartAction,
+  type RestartMetrics,
+  type RestartResult,
 } from '../../../src/restarts/restarter.js';
 import type { CheckState, Logger } from '../../../src/core/contracts.js';
 
@@ -69,7 +69,7 @@ export function status(state: CheckState, opts: { absent?: boolean } = {}): Obse
   return { checks: [outcome('process', absent ? 'critical' : 'ok'), outcome('log', absent ? 'ok' : state)] };
 }
 
-export function row(module = 'mta', instance = 'prod', runsOn: 'instance' | 'machine' = 'instance'): RemediableRow {
+export function row(module = 'mta', instance = 'prod', runsOn: 'instance' | 'machine' = 'instance'): RestartableRow {
   return { key: `${module}@${instance}`, module, instance, enabled: true, plugin: { runsOn } };
 }
 
@@ -77,7 +77,7 @@ export function configWith(modules: Record<string, unknown>): AgentConfig {
   return parseConfig(plugins, YAML.stringify({ campaign: { installDir: '/opt/nl6', nlserverTimeout: '2s' }, modules }), 'test.yaml');
 }
 
-type Labels = { module: string; instance: string; action: RemediationAction; result: RemediationResult };
+type Labels = { module: string; instance: string; action: RestartAction; result: RestartResult };
 
 export class Harness {
   now = T0;
@@ -91,16 +91,16 @@ export class Harness {
   actionResult: Partial<CommandResult> = {};
   view: NlserverView | undefined = upView();
   config: AgentConfig;
-  readonly remediator: Remediator;
+  readonly restarter: Restarter;
 
   constructor(modules: Record<string, unknown>) {
     this.config = configWith(modules);
-    const metrics: RemediationMetrics = {
-      remediationRows: (rows) => this.rowsSeen.push(rows.map((r) => `${r.module}@${r.instance}`)),
-      countRemediation: (labels) => this.counted.push(labels),
-      remediationSuppressed: (labels, on) => this.suppressed.set(`${labels.module}@${labels.instance}`, on),
+    const metrics: RestartMetrics = {
+      restartRows: (rows) => this.rowsSeen.push(rows.map((r) => `${r.module}@${r.instance}`)),
+      countRestart: (labels) => this.counted.push(labels),
+      restartSuppressed: (labels, on) => this.suppressed.set(`${labels.module}@${labels.instance}`, on),
     };
-    this.remediator = new Remediator({
+    this.restarter = new Restarter({
       config: () => this.config,
       log: recordingLogger(this.logs),
       metrics,
@@ -114,14 +114,14 @@ export class Harness {
   }
 
   /** One recorded run of `target` at the current clock, then the clock moves on by `stepMs`. */
-  async observe(state: CheckState, opts: { absent?: boolean; target?: RemediableRow; stepMs?: number } = {}) {
-    const event = await this.remediator.observe(opts.target ?? row(), status(state, opts), async () => this.view, this.now);
+  async observe(state: CheckState, opts: { absent?: boolean; target?: RestartableRow; stepMs?: number } = {}) {
+    const event = await this.restarter.observe(opts.target ?? row(), status(state, opts), async () => this.view, this.now);
     this.now += opts.stepMs ?? 30_000;
     return event;
   }
 
   /** Results of a series of runs, `-` where nothing was decided. */
-  async series(states: CheckState[], opts: { absent?: boolean; target?: RemediableRow; stepMs?: number } = {}): Promise<string[]> {
+  async series(states: CheckState[], opts: { absent?: boolean; target?: RestartableRow; stepMs?: number } = {}): Promise<string[]> {
     const out: string[] = [];
     for (const state of states) {
       const event = await this.observe(state, opts);

@@ -1,16 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
 import { AgentMetrics } from '../../../src/metrics/agentMetrics.js';
-import { Remediator } from '../../../src/restarts/restarter.js';
+import { Restarter } from '../../../src/restarts/restarter.js';
 import { offView } from '../../../src/clients/nlserver/view.js';
 import { BUSY_WHO, Harness, MINUTE, T0, commandResult, configWith, recordingLogger, row, status, upView, type LogEntry } from './harness.js';
 
 const ON = { restart: true };
 
-describe('remediation rules', () => {
+describe('automatic restart rules', () => {
   test('off by default: no remediation key, or restart false, never acts nor pre-creates series', async () => {
     for (const modules of [{}, { mta: { remediation: {} } }, { mta: { remediation: { restart: false } } }]) {
       const h = new Harness(modules);
-      h.remediator.sync([row()]);
+      h.restarter.sync([row()]);
       expect(await h.series(['critical', 'critical', 'critical', 'critical', 'critical'])).toEqual(['-', '-', '-', '-', '-']);
       expect(h.calls).toEqual([]);
       expect(h.rowsSeen).toEqual([[]]);
@@ -63,9 +63,9 @@ describe('remediation rules', () => {
 
   test('grace is measured from the end of the action (a slow start does not eat it)', async () => {
     const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, grace: '1m', skipWhenBusy: false } } });
-    const run = h.remediator['options'].run!;
+    const run = h.restarter['options'].run!;
     // The start takes 2 minutes of the injected clock.
-    (h.remediator['options'] as { run: typeof run }).run = async (args, timeoutMs) => {
+    (h.restarter['options'] as { run: typeof run }).run = async (args, timeoutMs) => {
       h.now += 2 * MINUTE;
       return run(args, timeoutMs);
     };
@@ -86,7 +86,7 @@ describe('remediation rules', () => {
     expect(acted.slice(4).every((entry) => entry!.endsWith(':start:suppressed'))).toBe(true);
     expect(h.actions()).toHaveLength(3);
     expect(h.suppressed.get('mta@prod')).toBe(true);
-    const warns = h.logs.filter((entry) => entry.level === 'warn' && entry.msg.startsWith('remediation suppressed'));
+    const warns = h.logs.filter((entry) => entry.level === 'warn' && entry.msg.startsWith('restarts suppressed'));
     expect(warns).toHaveLength(1);
     expect(warns[0]!.fields).toMatchObject({ module: 'mta', instance: 'prod', result: 'suppressed', maxActions: 3, window: '1h' });
 
@@ -94,7 +94,7 @@ describe('remediation rules', () => {
     h.now = T0 + 61 * MINUTE;
     expect(await h.observe('critical')).toMatchObject({ action: 'start', result: 'ok' });
     expect(h.suppressed.get('mta@prod')).toBe(false);
-    expect(h.logs.some((entry) => entry.msg === 'remediation window passed: automatic actions resume')).toBe(true);
+    expect(h.logs.some((entry) => entry.msg === 'restart window passed: automatic actions resume')).toBe(true);
     expect(h.actions()).toHaveLength(4);
     // Only one slot was free (actions at 7m and 13m are still in the window): right after this grace the
     // next due action is suppressed again.
@@ -196,13 +196,13 @@ describe('remediation rules', () => {
     const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, skipWhenBusy: false } } });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    (h.remediator['options'] as { run: unknown }).run = async (args: string[]) => {
+    (h.restarter['options'] as { run: unknown }).run = async (args: string[]) => {
       h.calls.push(args);
       await gate;
       return commandResult();
     };
-    const first = h.remediator.observe(row(), status('critical'), async () => upView(), h.now);
-    expect(await h.remediator.observe(row(), status('critical'), async () => upView(), h.now + 1000)).toBeUndefined();
+    const first = h.restarter.observe(row(), status('critical'), async () => upView(), h.now);
+    expect(await h.restarter.observe(row(), status('critical'), async () => upView(), h.now + 1000)).toBeUndefined();
     release();
     expect(await first).toMatchObject({ result: 'ok' });
     expect(h.calls).toHaveLength(1);
@@ -219,35 +219,35 @@ describe('remediation rules', () => {
   });
 });
 
-describe('remediation metrics and sync', () => {
-  test('series of remediated rows exist from the first scrape and go with the row', async () => {
+describe('automatic restart metrics and sync', () => {
+  test('series of the rows with restarts on exist from the first scrape and go with the row', async () => {
     const metrics = new AgentMetrics('test');
     const logs: LogEntry[] = [];
     let config = configWith({ mta: { remediation: ON }, web: { remediation: { ...ON, dryRun: true } } });
-    const remediator = new Remediator({ config: () => config, log: recordingLogger(logs), metrics, run: async () => commandResult() });
+    const restarter = new Restarter({ config: () => config, log: recordingLogger(logs), metrics, run: async () => commandResult() });
     const plan = [row('mta', 'prod'), row('mta', 'test'), row('web', 'default', 'machine'), row('wfserver', 'prod'), { ...row('stat'), enabled: false }];
-    remediator.sync(plan);
+    restarter.sync(plan);
     const text = await metrics.registry.metrics();
-    expect(text).toContain('campaign_remediation_suppressed{module="mta",instance="prod"} 0');
-    expect(text).toContain('campaign_remediation_suppressed{module="web",instance="default"} 0');
-    expect(text).not.toContain('campaign_remediation_suppressed{module="wfserver"');
-    expect(text).toContain('campaign_remediation_actions_total{module="mta",instance="test",action="start",result="ok"} 0');
-    expect(text).toContain('campaign_remediation_actions_total{module="web",instance="default",action="restart",result="skipped_busy"} 0');
-    expect(text.match(/^campaign_remediation_actions_total\{/gm)).toHaveLength(3 * 2 * 7);
-    expect(logs.find((entry) => entry.msg === 'automatic remediation on')?.fields).toEqual({ rows: ['mta@prod', 'mta@test', 'web@default'], dryRun: ['web@default'] });
+    expect(text).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 0');
+    expect(text).toContain('campaign_restart_suppressed{module="web",campaign_instance="default"} 0');
+    expect(text).not.toContain('campaign_restart_suppressed{module="wfserver"');
+    expect(text).toContain('campaign_restart_actions_total{module="mta",campaign_instance="test",action="start",result="ok"} 0');
+    expect(text).toContain('campaign_restart_actions_total{module="web",campaign_instance="default",action="restart",result="skipped_busy"} 0');
+    expect(text.match(/^campaign_restart_actions_total\{/gm)).toHaveLength(3 * 2 * 7);
+    expect(logs.find((entry) => entry.msg === 'automatic restarts on')?.fields).toEqual({ rows: ['mta@prod', 'mta@test', 'web@default'], dryRun: ['web@default'] });
 
-    metrics.countRemediation({ module: 'mta', instance: 'prod', action: 'start', result: 'ok' });
-    metrics.remediationSuppressed({ module: 'mta', instance: 'prod' }, true);
+    metrics.countRestart({ module: 'mta', instance: 'prod', action: 'start', result: 'ok' });
+    metrics.restartSuppressed({ module: 'mta', instance: 'prod' }, true);
     const after = await metrics.registry.metrics();
-    expect(after).toContain('campaign_remediation_actions_total{module="mta",instance="prod",action="start",result="ok"} 1');
-    expect(after).toContain('campaign_remediation_suppressed{module="mta",instance="prod"} 1');
+    expect(after).toContain('campaign_restart_actions_total{module="mta",campaign_instance="prod",action="start",result="ok"} 1');
+    expect(after).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
 
     // Re-sync keeps live values; turning it off for web removes web's series.
     config = configWith({ mta: { remediation: ON } });
-    remediator.sync(plan);
+    restarter.sync(plan);
     const last = await metrics.registry.metrics();
-    expect(last).toContain('campaign_remediation_suppressed{module="mta",instance="prod"} 1');
-    expect(last).toContain('campaign_remediation_actions_total{module="mta",instance="prod",action="start",result="ok"} 1');
+    expect(last).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
+    expect(last).toContain('campaign_restart_actions_total{module="mta",campaign_instance="prod",action="start",result="ok"} 1');
     expect(last).not.toContain('module="web"');
   });
 
@@ -255,11 +255,11 @@ describe('remediation metrics and sync', () => {
     const logs: LogEntry[] = [];
     const config = configWith({ mta: { remediation: ON } });
     config.campaign.nlserverView = false;
-    const remediator = new Remediator({ config: () => config, log: recordingLogger(logs), metrics: new AgentMetrics('test') });
-    remediator.sync([row()]);
-    remediator.sync([row()]);
+    const restarter = new Restarter({ config: () => config, log: recordingLogger(logs), metrics: new AgentMetrics('test') });
+    restarter.sync([row()]);
+    restarter.sync([row()]);
     expect(logs.filter((entry) => entry.level === 'warn').map((entry) => entry.msg)).toEqual([
-      'automatic remediation is on but campaign.nlserverView is false: every action will be skipped (skipped_view_down)',
+      'automatic restarts are on but campaign.nlserverView is false: every action will be skipped (skipped_view_down)',
     ]);
   });
 });
