@@ -40,9 +40,8 @@ type CheckLabels = RowLabels & { check: string } & Record<string, string>;
 /** The series one check of a row exports, kept between cycles so a cycle only sets values. */
 interface CheckSeries {
   labels: CheckLabels;
-  success: Series;
-  duration: Series;
-  lastRun: Series;
+  /** Absent while the check gives no verdict (it could not look, or only counts): no success series then. */
+  verdict?: { success: Series; duration: Series; lastRun: Series };
   values: Map<string, { gauge: SeriesGauge; series: Series; cycle: number }>;
   cycle: number;
 }
@@ -158,18 +157,25 @@ export class AgentMetrics implements RestartMetrics {
       row.up ??= this.up.at(row.labels);
       row.up.value = isUp(status.state) ? 1 : 0;
     }
-    for (const check of status.checks) {
+    // Checks that could not look keep their values (a count, 0 bytes) but export no success, duration or
+    // last-run series: a check that did not look never reads as passed.
+    for (const check of status.notLooked.length === 0 ? status.checks : [...status.checks, ...status.notLooked]) {
       const id = checkId(check.name, check.checkLabels);
       let series = row.checks.get(id);
       if (!series) {
         const labels: CheckLabels = { ...check.checkLabels, ...row.labels, check: check.name };
-        series = { labels, success: this.checkSuccess.at(labels), duration: this.checkDuration.at(labels), lastRun: this.checkLastRun.at(labels), values: new Map(), cycle };
+        series = { labels, values: new Map(), cycle };
         row.checks.set(id, series);
       }
       series.cycle = cycle;
-      series.success.value = check.state === 'ok' ? 1 : 0;
-      series.duration.value = check.durationMs / 1000;
-      series.lastRun.value = check.lastRun / 1000;
+      if (check.noEvidence === true) {
+        if (series.verdict) this.dropVerdict(series);
+      } else {
+        series.verdict ??= { success: this.checkSuccess.at(series.labels), duration: this.checkDuration.at(series.labels), lastRun: this.checkLastRun.at(series.labels) };
+        series.verdict.success.value = check.state === 'ok' ? 1 : 0;
+        series.verdict.duration.value = check.durationMs / 1000;
+        series.verdict.lastRun.value = check.lastRun / 1000;
+      }
       for (const key in check.values) {
         const value = check.values[key];
         const declared = this.values.get(key);
@@ -261,8 +267,13 @@ export class AgentMetrics implements RestartMetrics {
   }
 
   private dropCheck(series: CheckSeries): void {
-    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(series.labels);
+    this.dropVerdict(series);
     for (const exported of series.values.values()) exported.gauge.remove(exported.series.labels);
+  }
+
+  private dropVerdict(series: CheckSeries): void {
+    for (const gauge of [this.checkSuccess, this.checkDuration, this.checkLastRun]) gauge.remove(series.labels);
+    series.verdict = undefined;
   }
 }
 

@@ -24,6 +24,8 @@ export interface StatusDocument {
     remediation: string;
     /** `labels`: only on checks that have their own (trackinglogd's redir_log: `redir_instance`). */
     checks: { name: string; labels?: Record<string, string>; state: string; message: string; durationMs: number; lastRun: string }[];
+    /** Checks that gave no verdict this run (could not look, or only count), with why; omitted when none. */
+    notLooked?: { name: string; labels?: Record<string, string>; message: string }[];
   }[];
 }
 
@@ -53,6 +55,9 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
         durationMs: check.durationMs,
         lastRun: iso(check.lastRun),
       })),
+      ...(row.notLooked.length === 0
+        ? {}
+        : { notLooked: row.notLooked.map((check) => ({ name: check.name, ...(check.checkLabels ? { labels: { ...check.checkLabels } } : {}), message: check.message })) }),
     })),
   };
 }

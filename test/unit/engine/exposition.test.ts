@@ -83,6 +83,26 @@ describe('status rendering', () => {
 });
 
 describe('metrics', () => {
+  test('a check that could not look exports no success, duration or last run series, but keeps its values', async () => {
+    const metrics = new AgentMetrics('1');
+    const store = new StatusStore(() => 0);
+    store.sync([row()], 0);
+    metrics.updateRow(store.record(row(), [outcome('process', 'ok'), { ...outcome('memory', 'ok'), values: { memory_bytes: 1024 } }], 1000));
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('campaign_check_success{module="web",campaign_instance="default",check="memory"} 1');
+    // The next run cannot look: the success series goes, the value stays, the row is judged by the rest.
+    const notLooked = { ...outcome('memory', 'unknown', 'not looked: web not listed by nlserver pdump'), values: { memory_bytes: 0 }, noEvidence: true as const };
+    metrics.updateRow(store.record(row(), [outcome('process', 'ok'), notLooked], 2000));
+    text = await metrics.registry.metrics();
+    expect(text).not.toMatch(/campaign_check_(success|duration_seconds|last_run_timestamp_seconds)\{[^}]*check="memory"/);
+    expect(text).toContain('campaign_check_success{module="web",campaign_instance="default",check="process"} 1');
+    expect(text).toContain('campaign_module_memory_bytes{module="web",campaign_instance="default"} 0');
+    expect(text).toContain('campaign_module_up{module="web",campaign_instance="default"} 1');
+    // It looks again: the series come back.
+    metrics.updateRow(store.record(row(), [outcome('process', 'ok'), { ...outcome('memory', 'ok'), values: { memory_bytes: 2048 } }], 3000));
+    expect(await metrics.registry.metrics()).toContain('campaign_check_success{module="web",campaign_instance="default",check="memory"} 1');
+  });
+
   test('up, state, checks and hint (remediation_info) series; disabled rows export no up series', async () => {
     const metrics = new AgentMetrics('9.9.9');
     const store = new StatusStore(() => 0);
