@@ -45,9 +45,16 @@ export function parseConfig(plugins: readonly ModuleConfigSource[], text: string
   const raw = parseYamlText(text, file, MAX_CONFIG_CHARS, 'config file');
   const result = configSchema(plugins).safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
-  const parsed = result.data as unknown as AgentConfig;
-  parsed.campaign.nlserver ??= path.join(parsed.campaign.installDir, 'bin', 'nlserver');
-  return parsed;
+  const { campaign } = result.data;
+  return { ...result.data, campaign: { ...campaign, nlserver: campaign.nlserver ?? path.join(campaign.installDir, 'bin', 'nlserver') } };
+}
+
+/**
+ * A parsed config as it would be written: durations as text again (`300000` → `5m`), for people
+ * (`config check` prints it). Every default is shown; `campaign.nlserver` is the resolved one.
+ */
+export function configText(plugins: readonly ModuleConfigSource[], config: AgentConfig): unknown {
+  return configSchema(plugins).encode(config);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationCodec } from './duration.js';
 
 // `modules.<name>.remediation`: opt-in automatic restarts. This file must not import config/schema.ts
 // (schema.ts imports it: a cycle would leave these constants uninitialised).
@@ -22,11 +22,8 @@ const REFUSED: Record<string, string> = {
   system: "system is the agent's own row (system indicators), not a Campaign module",
 };
 
-const durationSchema = z
-  .string({ error: (issue) => `expected a duration such as 30s, 5m or 1h, got ${show(issue.input)}` })
-  .refine((text) => (parseDuration(text) ?? 0) > 0, {
-    error: (issue) => `expected a duration such as 30s, 5m or 1h (longer than 0), got ${show(issue.input)}`,
-  });
+/** Milliseconds once parsed (see durationCodec). */
+const durationSchema = durationCodec('30s, 5m or 1h');
 
 const countSchema = (what: string) =>
   z
@@ -43,15 +40,16 @@ export const remediationSchema = z.strictObject({
   afterFailures: countSchema('consecutive critical runs').default(3),
   /** At most this many actions per `window` (sliding); then suppressed until the oldest leaves it. */
   maxActions: countSchema('actions').default(3),
-  window: durationSchema.default('1h'),
+  window: durationSchema.prefault('1h'),
   /** After each action, critical runs do not count for this long. */
-  grace: durationSchema.default('5m'),
+  grace: durationSchema.prefault('5m'),
   /** Log and count what would run, run nothing. */
   dryRun: booleanSchema.default(false),
   /** mta and web only (effective default true there): skip while `nlserver pdump -who` lists sessions. */
   skipWhenBusy: booleanSchema.optional(),
 });
 
+/** `modules.<name>.remediation` as parsed: durations in milliseconds. */
 export type RemediationConfig = z.output<typeof remediationSchema>;
 
 /**
@@ -59,14 +57,18 @@ export type RemediationConfig = z.output<typeof remediationSchema>;
  * each with a sentence saying why (config load fails: nothing is half-applied).
  */
 export function refineRemediation(module: string) {
-  return (value: { remediation?: RemediationConfig }, ctx: z.RefinementCtx): void => {
-    if (value.remediation === undefined) return;
+  // `object`: the refinement is given every module's block, whatever its plugin's own keys;
+  // `remediation` in it was parsed by remediationSchema already.
+  return (value: object, ctx: z.RefinementCtx): void => {
+    const remediation = 'remediation' in value ? value.remediation : undefined;
+    if (remediation === undefined) return;
     if (!RESTARTABLE_MODULES.includes(module)) {
       const why = REFUSED[module] ?? `${module} is not a resident Campaign module the agent knows how to restart`;
       ctx.addIssue({ code: 'custom', path: ['remediation'], message: `automatic remediation is not available here: ${why}` });
       return;
     }
-    if (value.remediation.skipWhenBusy !== undefined && !BUSY_CHECK_MODULES.includes(module)) {
+    const skipWhenBusy = typeof remediation === 'object' && remediation !== null && 'skipWhenBusy' in remediation ? remediation.skipWhenBusy : undefined;
+    if (skipWhenBusy !== undefined && !BUSY_CHECK_MODULES.includes(module)) {
       ctx.addIssue({
         code: 'custom',
         path: ['remediation', 'skipWhenBusy'],
@@ -87,15 +89,13 @@ export interface RemediationSettings {
   busyCheck: boolean;
 }
 
-export function remediationSettings(module: string, raw: unknown): RemediationSettings | undefined {
-  if (!RESTARTABLE_MODULES.includes(module) || raw === undefined || raw === null || typeof raw !== 'object') return undefined;
-  const config = raw as RemediationConfig;
-  if (config.restart !== true) return undefined;
+export function remediationSettings(module: string, config: RemediationConfig | undefined): RemediationSettings | undefined {
+  if (!RESTARTABLE_MODULES.includes(module) || config === undefined || !config.restart) return undefined;
   return {
     afterFailures: config.afterFailures,
     maxActions: config.maxActions,
-    windowMs: parseDuration(config.window) as number,
-    graceMs: parseDuration(config.grace) as number,
+    windowMs: config.window,
+    graceMs: config.grace,
     dryRun: config.dryRun,
     busyCheck: BUSY_CHECK_MODULES.includes(module) && config.skipWhenBusy !== false,
   };

@@ -1,7 +1,6 @@
 import { firstLine, formatDuration as formatMs } from '../util/format.js';
 import type { CommandResult } from '../clients/command.js';
 import type { AgentConfig } from '../config/schema.js';
-import { parseDuration } from '../config/duration.js';
 import type { Row } from '../core/plan.js';
 import type { RowStatus } from '../core/store.js';
 import { worst } from '../core/states.js';
@@ -186,7 +185,7 @@ export class Remediator {
 
     const run = this.options.run ?? nlserverRunner(this.options.config().campaign);
     if (settings.busyCheck) {
-      const timeoutMs = parseDuration(this.options.config().campaign.nlserverTimeout) ?? 5_000;
+      const timeoutMs = this.options.config().campaign.nlserverTimeout;
       const who = await run(['pdump', '-who'], timeoutMs);
       const verdict = who.timedOut || who.exitCode === undefined
         ? { busy: true, reason: `nlserver pdump -who failed (${who.error ?? 'did not finish'}): cannot tell, not acting` }

@@ -20,7 +20,8 @@ describe('modules.<name>.remediation', () => {
   test('absent by default; {} gets every default, off', () => {
     const config = parseConfig(plugins, YAML.stringify({ modules: { mta: { remediation: {} } } }), FILE);
     expect(config.modules.web!.remediation).toBeUndefined();
-    expect(config.modules.mta!.remediation).toEqual({ restart: false, afterFailures: 3, maxActions: 3, window: '1h', grace: '5m', dryRun: false });
+    // Durations are read as milliseconds: window 1h, grace 5m.
+    expect(config.modules.mta!.remediation).toEqual({ restart: false, afterFailures: 3, maxActions: 3, window: 3_600_000, grace: 300_000, dryRun: false });
     expect(remediationSettings('mta', config.modules.mta!.remediation)).toBeUndefined();
   });
 
