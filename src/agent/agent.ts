@@ -46,7 +46,7 @@ const DEFAULT_SNAPSHOT_REUSE_MS = 250;
 export class Agent {
   readonly store: StatusStore;
   readonly metrics: AgentMetrics;
-  /** Opt-in automatic restarts (modules.<name>.remediation), consulted after every recorded run. */
+  /** Opt-in automatic restarts (modules.<name>.restarts), consulted after every recorded run. */
   readonly remediator: Remediator;
   readonly startedAt: number;
   readonly now: () => number;

@@ -2,7 +2,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { INSTANCE_NAME } from '../util/names.js';
 import { durationCodec } from './duration.js';
-import { refineRemediation, remediationSchema } from './restarts.js';
+import { refineRestarts, restartsSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
@@ -113,17 +113,23 @@ export const moduleBaseShape = {
   failuresBeforeCritical: runCountSchema.default(2),
   successesBeforeOk: runCountSchema.default(1),
   // Opt-in automatic restarts; refused (with the reason) on modules that must never be restarted.
-  remediation: remediationSchema.optional(),
+  restarts: restartsSchema.optional(),
 };
 
 export type ModuleBaseShape = typeof moduleBaseShape;
+
+/**
+ * Keys of a module block that were renamed: the old key is refused with a message naming the new one
+ * (`modules.mta.remediation: renamed to modules.mta.restarts`), see describeIssue in load.ts.
+ */
+export const RENAMED_MODULE_KEYS: Readonly<Record<string, string>> = { remediation: 'restarts' };
 
 /** The schema of `modules.<module>`: the keys every module accepts, then the plugin's own. */
 export function moduleSchema<S extends z.ZodRawShape>(module: string, configShape: S) {
   const redefined = Object.keys(configShape).filter((key) => Object.hasOwn(moduleBaseShape, key));
   // A plugin key replacing a common one would break what the engine reads (ModuleConfig).
   if (redefined.length > 0) throw new Error(`modules.${module}: the plugin redefines ${redefined.join(', ')}, keys every module has`);
-  return z.strictObject({ ...moduleBaseShape, ...configShape }).superRefine(refineRemediation(module));
+  return z.strictObject({ ...moduleBaseShape, ...configShape }).superRefine(refineRestarts(module));
 }
 
 /** A module block as parsed (defaults filled in, durations in ms) for a plugin whose own keys are S. */

@@ -61,7 +61,7 @@ interface RowState {
 }
 
 /**
- * Opt-in automatic remediation (`modules.<name>.remediation.restart: true`). Called after every
+ * Opt-in automatic remediation (`modules.<name>.restarts.restart: true`). Called after every
  * recorded run of a row. Rules, in order:
  * - a run counts as a failure when its own result (worst check) is critical; unknown leaves the count
  *   as it is (we don't know), ok and warning reset it; runs inside the grace period after an action
@@ -216,7 +216,7 @@ export class Remediator {
   }
 
   private settingsFor(row: RemediableRow): RemediationSettings | undefined {
-    return remediationSettings(row.module, this.options.config().modules[row.module]?.remediation);
+    return remediationSettings(row.module, this.options.config().modules[row.module]?.restarts);
   }
 
   private stateOf(key: string): RowState {

@@ -28,12 +28,12 @@ describe('config', () => {
   });
 
   test('durations read as milliseconds are written back exactly, in the largest units', () => {
-    const config = parseConfig(plugins, 'defaults: {timeout: 90s}\ncampaign: {nlserverTimeout: 1500ms}\nmodules: {mta: {logMaxAge: 1d2h, remediation: {window: 120m}}}\n', FILE);
-    expect([config.defaults.timeout, config.campaign.nlserverTimeout, config.modules.mta!.remediation!.window]).toEqual([90_000, 1_500, 7_200_000]);
+    const config = parseConfig(plugins, 'defaults: {timeout: 90s}\ncampaign: {nlserverTimeout: 1500ms}\nmodules: {mta: {logMaxAge: 1d2h, restarts: {window: 120m}}}\n', FILE);
+    expect([config.defaults.timeout, config.campaign.nlserverTimeout, config.modules.mta!.restarts!.window]).toEqual([90_000, 1_500, 7_200_000]);
     const shown = configText(plugins, config) as { defaults: object; campaign: object; modules: { mta: object } };
     expect(shown.defaults).toEqual({ timeout: '1m30s' });
     expect(shown.campaign).toMatchObject({ nlserverTimeout: '1s500ms' });
-    expect(shown.modules.mta).toMatchObject({ logMaxAge: '1d2h', remediation: { window: '2h', grace: '5m' } });
+    expect(shown.modules.mta).toMatchObject({ logMaxAge: '1d2h', restarts: { window: '2h', grace: '5m' } });
     for (const ms of [1, 999, 1000, 61_000, 86_400_001, 3 * 86_400_000]) expect(parseDuration(durationText(ms))).toBe(ms);
   });
 

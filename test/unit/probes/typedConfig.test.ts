@@ -50,7 +50,7 @@ const typed = definePlugin({
     // ...and the keys every module has.
     type _Timeout = Assert<Equal<typeof config.timeout, number | undefined>>;
     type _Enabled = Assert<Equal<typeof config.enabled, 'auto' | boolean>>;
-    type _Restarts = Assert<Equal<NonNullable<typeof config.remediation>['window'], number>>;
+    type _Restarts = Assert<Equal<NonNullable<typeof config.restarts>['window'], number>>;
     type _Whole = Assert<Equal<typeof config, ModuleConfigOf<typeof shape>>>;
     seenConfig = config;
     return [];
