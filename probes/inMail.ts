@@ -1,16 +1,15 @@
 import { z } from 'zod';
 import { pop3Check } from '../src/checks/pop3.js';
-import { parseDuration } from '../src/config/duration.js';
 import { absolutePathSchema, durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 const DEFAULT_POP_PERIOD_S = 300;
 // inMail polls the bounce mailbox every popMailPeriodSec: three periods without a log line or
 // without the mailbox being drained is more than one slow poll.
 const PERIODS = 3;
 
-export const inMail: ProbePlugin = {
+export const inMail = definePlugin({
   module: 'inMail',
   scope: 'Reading of the bounce mail box',
   hint: 'Check this module if bounce mails are no longer forwarded.',
@@ -36,9 +35,9 @@ export const inMail: ProbePlugin = {
     const { config, install, instance } = target;
     const periodS = Number(install.moduleAttributes('inMail', instance).popMailPeriodSec) || DEFAULT_POP_PERIOD_S;
     const windowMs = PERIODS * periodS * 1000;
-    const pop3 = config.pop3 as { host: string; port: number; user: string; passwordFile: string; backlogMaxAge?: string; maxMessages?: number } | undefined;
+    const { pop3 } = config;
     return daemonChecks(target, [
-      moduleLogCheck(target, 'inMail', config.logMaxAge ? (parseDuration(config.logMaxAge as string) as number) : windowMs),
+      moduleLogCheck(target, 'inMail', config.logMaxAge ?? windowMs),
       ...(pop3
         ? [
             pop3Check({
@@ -47,11 +46,11 @@ export const inMail: ProbePlugin = {
               port: pop3.port,
               user: pop3.user,
               passwordFile: pop3.passwordFile,
-              backlogMaxAgeMs: pop3.backlogMaxAge ? (parseDuration(pop3.backlogMaxAge) as number) : windowMs,
+              backlogMaxAgeMs: pop3.backlogMaxAge ?? windowMs,
               ...(pop3.maxMessages ? { maxMessages: pop3.maxMessages } : {}),
             }),
           ]
         : []),
     ]);
   },
-};
+});

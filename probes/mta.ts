@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { processCountCheck } from '../src/checks/processCount.js';
 import { smtpCheck } from '../src/checks/smtp.js';
-import { parseDuration } from '../src/config/duration.js';
 import { durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 // mta@<instance> polls the database for deliveries and hands messages to mtachild workers, which
 // exist only while something is being sent.
-export const mta: ProbePlugin = {
+export const mta = definePlugin({
   module: 'mta',
   scope: 'Delivers emails',
   hint: 'Check this module if mails are no longer being sent.',
@@ -18,19 +17,19 @@ export const mta: ProbePlugin = {
   configShape: {
     ...restartGraceShape,
     // Every module writes at least its start lines at the daily restart: a day without any is wrong.
-    logMaxAge: durationSchema.default('25h'),
+    logMaxAge: durationSchema.prefault('25h'),
     smtp: z
-      .strictObject({ host: hostSchema, port: portSchema.default(25), slowResponse: durationSchema.default('5s') })
+      .strictObject({ host: hostSchema, port: portSchema.default(25), slowResponse: durationSchema.prefault('5s') })
       .optional(),
   },
   metrics: [{ value: 'mta_children', name: 'campaign_mta_children', help: 'mtachild processes of the instance; 0 while no delivery runs is normal.', labels: ['campaign_instance'] }],
   checks(target) {
     const { config, instance } = target;
-    const smtp = config.smtp as { host: string; port: number; slowResponse: string } | undefined;
+    const { smtp } = config;
     return daemonChecks(target, [
       processCountCheck({ name: 'children', module: 'mtachild', instance, value: 'mta_children' }),
-      moduleLogCheck(target, 'mta', parseDuration(config.logMaxAge as string) as number),
-      ...(smtp ? [smtpCheck({ name: 'smtp_relay', host: smtp.host, port: smtp.port, slowMs: parseDuration(smtp.slowResponse) as number })] : []),
+      moduleLogCheck(target, 'mta', config.logMaxAge),
+      ...(smtp ? [smtpCheck({ name: 'smtp_relay', host: smtp.host, port: smtp.port, slowMs: smtp.slowResponse })] : []),
     ]);
   },
-};
+});

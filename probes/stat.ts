@@ -1,13 +1,13 @@
 import { socketCheck } from '../src/checks/index.js';
 import { restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 const DEFAULT_PORT = 7777;
 
 // Instances sharing public IPs share one stat server and switch theirs off: an absent stat is only
 // wrong where autoStart asks for it, which `expected` encodes.
-export const stat: ProbePlugin = {
+export const stat = definePlugin({
   module: 'stat',
   scope: 'Maintains MTA connection statistics',
   hint: 'Check this module if mails are no longer being sent.',
@@ -21,4 +21,4 @@ export const stat: ProbePlugin = {
     // mtas reach stat over UDP, possibly from other machines: bound on any address is fine.
     return daemonChecks(target, [socketCheck({ proto: 'udp', port, name: 'udp_port', addresses: 'loopback-or-any' })]);
   },
-};
+});

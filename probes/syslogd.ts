@@ -1,13 +1,13 @@
 import { socketCheck } from '../src/checks/index.js';
 import { portSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 import { isLoopback } from '../src/snapshot/sockets.js';
 
 const DEFAULT_PORT = 6666;
 
 // Every module sends its log lines to syslogd as UDP datagrams; if nothing holds the port they are lost.
-export const syslogd: ProbePlugin = {
+export const syslogd = definePlugin({
   module: 'syslogd',
   scope: 'Log writing',
   hint:
@@ -24,9 +24,9 @@ export const syslogd: ProbePlugin = {
   checks(target) {
     const { install, config } = target;
     const trace = install.traceAddr;
-    const port = (config.port as number | undefined) ?? trace?.port ?? DEFAULT_PORT;
+    const port = config.port ?? trace?.port ?? DEFAULT_PORT;
     // Modules send to TRACE_ADDR; a non-local TRACE_ADDR host means syslogd listens on a routable address.
     const addresses = trace && !isLoopback(trace.host) && trace.host !== 'localhost' ? 'any' : 'loopback-or-any';
     return daemonChecks(target, [socketCheck({ proto: 'udp', port, name: 'udp_port', addresses })]);
   },
-};
+});

@@ -1,5 +1,5 @@
-import type { ProbePlugin } from '../src/core/plugin.js';
-import { settingsSchema, systemConfigShape } from '../src/checks/system/config.js';
+import { definePlugin, type ProbePlugin } from '../src/core/plugin.js';
+import { systemConfigShape } from '../src/checks/system/config.js';
 import { coreFilesResult, shmResult, tooOldResult, zombiesResult } from '../src/checks/system/countChecks.js';
 import { indicator } from '../src/checks/system/indicator.js';
 import { readCpuCount } from '../src/snapshot/loadavg.js';
@@ -22,7 +22,7 @@ export interface SystemPluginOptions {
 export function createSystemPlugin(opts: SystemPluginOptions = {}): ProbePlugin {
   const procRoot = opts.procRoot ?? '/proc';
   const cpuCount = opts.cpuCount ?? (() => readCpuCount(procRoot));
-  return {
+  return definePlugin({
     module: 'system',
     kind: 'host',
     scope: "Host resources: the system indicators of Campaign's Monitoring page",
@@ -36,8 +36,7 @@ export function createSystemPlugin(opts: SystemPluginOptions = {}): ProbePlugin 
     expected: () => true,
     configShape: systemConfigShape,
     metrics: systemMetrics,
-    checks({ install, config }) {
-      const settings = settingsSchema.parse(config);
+    checks({ install, config: settings }) {
       return [
         indicator('load', () => loadResult(procRoot, cpuCount, settings.load)),
         indicator('memory', () => memoryResult(procRoot, settings.memory)),
@@ -51,7 +50,7 @@ export function createSystemPlugin(opts: SystemPluginOptions = {}): ProbePlugin 
         indicator('var_disk', () => varDiskResult(install.varDir, settings.disk)),
       ];
     },
-  };
+  });
 }
 
 export const system = createSystemPlugin();

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { fileGrowthCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';
-import { parseDuration } from '../src/config/duration.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 // trackinglogd is one process per machine, but writes its files per instance: var/<inst>/redir/log.
 // One `redir_log` check per directory, told apart by the label redir_instance (docs/metrics.md).
-export const trackinglogd: ProbePlugin = {
+export const trackinglogd = definePlugin({
   module: 'trackinglogd',
   scope: 'Tracking log writing and purging server',
   hint:
@@ -20,19 +19,19 @@ export const trackinglogd: ProbePlugin = {
   configShape: {
     ...restartGraceShape,
     // Files grow only with clicks and opens: quiet frontals need wider windows.
-    growthWarning: durationSchema.default('1h'),
-    growthCritical: durationSchema.default('6h'),
+    growthWarning: durationSchema.prefault('1h'),
+    growthCritical: durationSchema.prefault('6h'),
     glob: z.string().min(1).default('0x*.log'),
   },
   checks(target) {
     const { install, config } = target;
-    const warnAfterMs = parseDuration(config.growthWarning as string) as number;
-    const criticalAfterMs = Math.max(warnAfterMs, parseDuration(config.growthCritical as string) as number);
+    const warnAfterMs = config.growthWarning;
+    const criticalAfterMs = Math.max(warnAfterMs, config.growthCritical);
     return daemonChecks(
       target,
       install.redirLogDirs.map(({ instance, dir }) =>
-        ({ ...fileGrowthCheck({ name: 'redir_log', dir, glob: config.glob as string, warnAfterMs, criticalAfterMs }), labels: { redir_instance: instance } }),
+        ({ ...fileGrowthCheck({ name: 'redir_log', dir, glob: config.glob, warnAfterMs, criticalAfterMs }), labels: { redir_instance: instance } }),
       ),
     );
   },
-};
+});

@@ -1,8 +1,8 @@
 import { daemonChecks } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 // The supervisor of every other module: when it is gone nothing restarts, so its absence is critical.
-export const watchdog: ProbePlugin = {
+export const watchdog = definePlugin({
   module: 'watchdog',
   scope: 'Startup and monitoring instance',
   hint: 'Check this module if no processes start.',
@@ -13,4 +13,4 @@ export const watchdog: ProbePlugin = {
   // Documented command line: `nlserver watchdog -svc -noconsole` (no instance). It performs the
   // daily restart itself and is not restarted, so it gets no restart grace.
   checks: (target) => daemonChecks(target),
-};
+});

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { httpGetCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape, urlSchema } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';
-import { parseDuration } from '../src/config/duration.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 const DEFAULT_HTTP_PORT = 8080;
 const DEFAULT_CONTROL_PORT = 8005;
@@ -17,7 +16,7 @@ const SOAP_ENVELOPE =
   '<soapenv:Header/><soapenv:Body><urn:ExecuteQuery><urn:sessiontoken></urn:sessiontoken><urn:entity>' +
   '<queryDef schema="xtk:workflow" operation="count"/></urn:entity></urn:ExecuteQuery></soapenv:Body></soapenv:Envelope>';
 
-export const web: ProbePlugin = {
+export const web = definePlugin({
   module: 'web',
   scope: 'Application server (HTTP and SOAP)',
   hint: "Check this module if the console and web connections don't work and trigger an **xtk:session** type error",
@@ -29,15 +28,15 @@ export const web: ProbePlugin = {
     baseUrl: urlSchema.optional(),
     rTest: z.boolean().default(true),
     soap: z.boolean().default(true),
-    slowResponse: durationSchema.default('2s'),
+    slowResponse: durationSchema.prefault('2s'),
   },
   checks(target) {
     const { install, config } = target;
     const attributes = install.moduleAttributes('web');
     const httpPort = port(attributes.httpPort, DEFAULT_HTTP_PORT);
     const controlPort = port(attributes.controlPort, DEFAULT_CONTROL_PORT);
-    const base = ((config.baseUrl as string | undefined) ?? `http://127.0.0.1:${httpPort}`).replace(/\/+$/, '');
-    const slowMs = parseDuration(config.slowResponse as string);
+    const base = (config.baseUrl ?? `http://127.0.0.1:${httpPort}`).replace(/\/+$/, '');
+    const slowMs = config.slowResponse;
     // One web per machine: any `nlserver web` counts, whatever -instance flag it carries.
     return daemonChecks(target, [
       socketCheck({ proto: 'tcp', port: httpPort, name: 'http_port', addresses: 'any' }),
@@ -49,7 +48,7 @@ export const web: ProbePlugin = {
         : []),
     ]);
   },
-};
+});
 
 function port(value: string | undefined, fallback: number): number {
   const parsed = Number(value);

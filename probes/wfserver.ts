@@ -1,13 +1,12 @@
 import { processAgeCheck } from '../src/checks/processAge.js';
 import { workflowsInErrorCheck } from '../src/checks/workflows.js';
-import { parseDuration } from '../src/config/duration.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';
-import type { ProbePlugin } from '../src/core/plugin.js';
+import { definePlugin } from '../src/core/plugin.js';
 
 const DAY_MS = 86_400_000;
 
-export const wfserver: ProbePlugin = {
+export const wfserver = definePlugin({
   module: 'wfserver',
   scope: 'Controls workflow instance execution.',
   hint:
@@ -18,17 +17,16 @@ export const wfserver: ProbePlugin = {
   expected: (install, instance) => install.autoStart('wfserver', instance),
   configShape: {
     ...restartGraceShape,
-    logMaxAge: durationSchema.default('25h'),
+    logMaxAge: durationSchema.prefault('25h'),
   },
   metrics: [{ value: 'workflows_in_error', name: 'campaign_workflows_in_error', help: 'Workflows in error (xtk:workflow @failed = 1), through SOAP.', labels: ['campaign_instance'] }],
   checks(target) {
     const { config, instance, soap } = target;
-    const graceMs = parseDuration(config.restartGrace as string) as number;
     return daemonChecks(target, [
-      moduleLogCheck(target, 'wfserver', parseDuration(config.logMaxAge as string) as number),
+      moduleLogCheck(target, 'wfserver', config.logMaxAge),
       // A wfserver stuck on a lock keeps its process yet runs nothing: the daily restart is the tell.
-      processAgeCheck({ module: 'wfserver', instance, maxAgeMs: DAY_MS + graceMs }),
+      processAgeCheck({ module: 'wfserver', instance, maxAgeMs: DAY_MS + config.restartGrace }),
       ...(soap ? [workflowsInErrorCheck({ client: soap })] : []),
     ]);
   },
-};
+});

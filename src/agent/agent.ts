@@ -9,7 +9,6 @@ import { AgentMetrics } from '../metrics/agentMetrics.js';
 import { BUNDLE, projectRoot } from '../util/paths.js';
 import type { ProbePlugin } from '../core/plugin.js';
 import { CampaignSoapClient } from '../clients/soapSession.js';
-import { parseDuration } from '../config/duration.js';
 import { nlserverReader, type NlserverView } from '../clients/nlserver/view.js';
 import { Restarter } from '../restarts/restarter.js';
 import type { NlserverRun } from '../restarts/run.js';
@@ -47,7 +46,7 @@ const DEFAULT_SNAPSHOT_REUSE_MS = 250;
 export class Agent {
   readonly store: StatusStore;
   readonly metrics: AgentMetrics;
-  /** Opt-in automatic restarts (docs/restarts.md), consulted after every recorded run. */
+  /** Opt-in automatic restarts (modules.<name>.restarts, docs/restarts.md), consulted after every recorded run. */
   readonly restarter: Restarter;
   readonly startedAt: number;
   readonly now: () => number;
@@ -203,7 +202,7 @@ export class Agent {
       enabled: campaign.nlserverView,
       file: campaign.nlserver,
       installDir: campaign.installDir,
-      timeoutMs: parseDuration(campaign.nlserverTimeout) as number,
+      timeoutMs: campaign.nlserverTimeout,
     });
   }
 

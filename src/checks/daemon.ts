@@ -1,10 +1,10 @@
-import { parseDuration } from '../config/duration.js';
 import path from 'node:path';
 import { freshnessCheck } from './freshness.js';
 import { memoryCheck } from './memory.js';
 import { monitorMissingCheck } from './monitorMissing.js';
 import { processCheck } from './process.js';
 import { withRestartGrace } from './restartGrace.js';
+import type { ModuleConfig, restartGraceShape, ShapeOutput } from '../config/schema.js';
 import type { Check, ProbeTarget } from '../core/contracts.js';
 
 // Campaign's defaults for every module node of serverConf.xml.
@@ -16,7 +16,7 @@ const DEFAULT_ALERT_MB = 1800;
  * own `monitor -missing` list and pdump memory against serverConf's thresholds, plus the module's own
  * checks. Critical results inside the daily-restart window are only warnings.
  */
-export function daemonChecks(target: ProbeTarget, own: Check[] = []): Check[] {
+export function daemonChecks(target: ProbeTarget<ModuleConfig & Partial<ShapeOutput<typeof restartGraceShape>>>, own: Check[] = []): Check[] {
   const machineWide = target.instance === 'default';
   const selector = { module: target.module, ...(machineWide ? {} : { instance: target.instance }) };
   const attributes = target.install.moduleAttributes(target.module, machineWide ? undefined : target.instance);
@@ -30,7 +30,8 @@ export function daemonChecks(target: ProbeTarget, own: Check[] = []): Check[] {
     }),
     ...own,
   ];
-  const graceMs = parseDuration((target.config.restartGrace as string | undefined) ?? '0s') ?? 0;
+  // restartGraceShape (ms); watchdog has none: it performs the daily restart itself.
+  const graceMs = target.config.restartGrace ?? 0;
   return withRestartGrace(checks, { restartTime: attributes.processRestartTime, graceMs });
 }
 
@@ -39,7 +40,7 @@ export function daemonChecks(target: ProbeTarget, own: Check[] = []): Check[] {
  * rotation) written within maxAge. Modules log through syslogd, so a silent log is also how a
  * syslogd problem shows; stale is a warning, not proof the module is down.
  */
-export function moduleLogCheck(target: ProbeTarget, file: string, maxAgeMs: number): Check {
+export function moduleLogCheck(target: ProbeTarget<unknown>, file: string, maxAgeMs: number): Check {
   return freshnessCheck({
     name: 'log',
     dir: path.join(target.install.varDir, target.instance, 'log'),

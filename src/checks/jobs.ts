@@ -1,27 +1,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { freshnessCheck } from './freshness.js';
-import { parseDuration } from '../config/duration.js';
 import { durationSchema, instanceNameSchema, jobNameSchema, regexSchema } from '../config/schema.js';
 import { labelSafe } from './daemon.js';
-import type { AgentConfig } from '../config/schema.js';
 import type { Check, ProbeTarget } from '../core/contracts.js';
 
 // export, import and tracking are not daemons: nothing stays resident to look for. Their health is
 // the evidence a job leaves behind: an output file or log, recent enough, without an error in it.
 
-export interface JobConfig {
-  name: string;
-  /** Omitted: the job runs in every instance (use `{instance}` in path). */
-  instance?: string;
-  path?: string;
-  glob: string;
-  maxAge: string;
-  errorPattern?: string;
-}
-
 const jobSchema = z.strictObject({
   name: jobNameSchema,
+  /** Omitted: the job runs in every instance (use `{instance}` in path). */
   instance: instanceNameSchema.optional(),
   path: z
     .string({ error: 'expected an absolute directory path (may contain {instance})' })
@@ -31,6 +20,9 @@ const jobSchema = z.strictObject({
   maxAge: durationSchema,
   errorPattern: regexSchema.optional(),
 });
+
+/** One job of `modules.<m>.jobs` as parsed (maxAge in milliseconds). */
+export type JobConfig = z.output<typeof jobSchema>;
 
 /** `modules.<m>.jobs`; `pathRequired` where Campaign has no default directory for the module's output. */
 export function jobsSchema(pathRequired: boolean) {
@@ -47,21 +39,20 @@ export function jobsSchema(pathRequired: boolean) {
     });
 }
 
-export function jobsFor(config: AgentConfig, module: string, instance: string): JobConfig[] {
-  const jobs = (config.modules[module]?.jobs ?? []) as JobConfig[];
+/** The jobs of a module's `jobs` list that run in `instance`. */
+export function jobsFor(jobs: readonly JobConfig[], instance: string): JobConfig[] {
   return jobs.filter((job) => job.instance === undefined || job.instance === instance);
 }
 
 /** One check per job: `job_<name>`; stale or missing evidence is critical (the module's hint applies). */
-export function jobChecks(target: ProbeTarget, defaultDir?: (instance: string) => string): Check[] {
-  const jobs = ((target.config.jobs ?? []) as JobConfig[]).filter((job) => job.instance === undefined || job.instance === target.instance);
-  return jobs.map((job) => {
+export function jobChecks(target: ProbeTarget<{ jobs: readonly JobConfig[] }>, defaultDir?: (instance: string) => string): Check[] {
+  return jobsFor(target.config.jobs, target.instance).map((job) => {
     const dir = (job.path ?? defaultDir?.(target.instance) ?? '').replaceAll('{instance}', target.instance);
     return freshnessCheck({
       name: `job_${labelSafe(job.name)}`,
       dir,
       glob: job.glob,
-      maxAgeMs: parseDuration(job.maxAge) as number,
+      maxAgeMs: job.maxAge,
       staleState: 'critical',
       reportLastSuccess: true,
       ...(job.errorPattern ? { errorPattern: new RegExp(job.errorPattern) } : {}),

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { plugins } from '../../probes/index.js';
 import { Agent, AGENT_VERSION } from '../agent/agent.js';
-import { ConfigError, EMBEDDED_CONFIG, loadConfig } from '../config/load.js';
+import { ConfigError, configText, EMBEDDED_CONFIG, loadConfig } from '../config/load.js';
 import { runDaemon } from '../agent/daemon.js';
 import { scheduleOf } from '../core/plan.js';
 import { checkId } from '../core/runner.js';
@@ -106,7 +106,8 @@ program
     const install = agent.currentInstall();
     const report = {
       file,
-      config,
+      // Durations as durations (`5m`), not the milliseconds the agent works with.
+      config: configText(plugins, config),
       ...(web ? { webConfig: { file: web.file, tls: web.tls ? { clientAuth: web.tls.clientAuth } : false, basicAuthUsers: web.auth?.userCount ?? 0, headers: Object.keys(web.headers) } } : {}),
       discovered: {
         installDir: install?.installDir,

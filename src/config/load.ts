@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML, { Lexer, LineCounter, Parser, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { BUNDLE, projectRoot } from '../util/paths.js';
-import { buildConfigSchema, type AgentConfig, type ModuleConfigSource } from './schema.js';
+import { buildConfigSchema, RENAMED_MODULE_KEYS, type AgentConfig, type ModuleConfigSource } from './schema.js';
 
 /** A config that cannot be used; `problems` each name the file, the key and what was expected. */
 export class ConfigError extends Error {
@@ -45,9 +45,16 @@ export function parseConfig(plugins: readonly ModuleConfigSource[], text: string
   const raw = parseYamlText(text, file, MAX_CONFIG_CHARS, 'config file');
   const result = configSchema(plugins).safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => describeIssue(file, issue)));
-  const parsed = result.data as unknown as AgentConfig;
-  parsed.campaign.nlserver ??= path.join(parsed.campaign.installDir, 'bin', 'nlserver');
-  return parsed;
+  const { campaign } = result.data;
+  return { ...result.data, campaign: { ...campaign, nlserver: campaign.nlserver ?? path.join(campaign.installDir, 'bin', 'nlserver') } };
+}
+
+/**
+ * A parsed config as it would be written: durations as text again (`300000` → `5m`), for people
+ * (`config check` prints it). Every default is shown; `campaign.nlserver` is the resolved one.
+ */
+export function configText(plugins: readonly ModuleConfigSource[], config: AgentConfig): unknown {
+  return configSchema(plugins).encode(config);
 }
 
 /**
@@ -151,12 +158,19 @@ function keyPath(path: readonly PropertyKey[]): string {
 export function describeIssue(file: string, issue: z.core.$ZodIssue): string[] {
   const key = keyPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((name) => `${file}: ${keyPath([...issue.path, name])}: unknown key`);
+    return issue.keys.map((name) => `${file}: ${keyPath([...issue.path, name])}: ${renamedTo(issue.path, name) ?? 'unknown key'}`);
   }
   if (issue.code === 'invalid_type' && !issue.message.startsWith('expected')) {
     return [`${file}: ${key}: expected ${issue.expected}, got ${describeInput(issue.input)}`];
   }
   return [`${file}: ${key}: ${issue.message}`];
+}
+
+/** `renamed to modules.mta.restarts` for a key of a module block that has a new name. */
+function renamedTo(path: readonly PropertyKey[], name: string): string | undefined {
+  const renamed = Object.hasOwn(RENAMED_MODULE_KEYS, name) ? RENAMED_MODULE_KEYS[name] : undefined;
+  if (renamed === undefined || path.length !== 2 || path[0] !== 'modules') return undefined;
+  return `renamed to ${keyPath([...path, renamed])}`;
 }
 
 function describeInput(input: unknown): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationCodec } from './duration.js';
 
-// `modules.<name>.remediation`: opt-in automatic restarts. This file must not import config/schema.ts
+// `modules.<name>.restarts`: opt-in automatic restarts. This file must not import config/schema.ts
 // (schema.ts imports it: a cycle would leave these constants uninitialised).
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
@@ -12,7 +12,7 @@ export const RESTARTABLE_MODULES: readonly string[] = ['syslogd', 'web', 'tracki
 /** Modules that check `nlserver pdump -who` before acting (restarting them cancels work in progress). */
 export const BUSY_CHECK_MODULES: readonly string[] = ['mta', 'web'];
 
-/** Why `modules.<name>.remediation` is refused, per module the agent knows but must never restart. */
+/** Why `modules.<name>.restarts` is refused, per module the agent knows but must never restart. */
 const REFUSED: Record<string, string> = {
   export: 'export is an on-demand utility, not a resident process: there is nothing to restart (the operator re-launches the job)',
   import: 'import is an on-demand utility, not a resident process: there is nothing to restart (the operator re-launches the job)',
@@ -22,11 +22,8 @@ const REFUSED: Record<string, string> = {
   system: "system is the agent's own row (system indicators), not a Campaign module",
 };
 
-const durationSchema = z
-  .string({ error: (issue) => `expected a duration such as 30s, 5m or 1h, got ${show(issue.input)}` })
-  .refine((text) => (parseDuration(text) ?? 0) > 0, {
-    error: (issue) => `expected a duration such as 30s, 5m or 1h (longer than 0), got ${show(issue.input)}`,
-  });
+/** Milliseconds once parsed (see durationCodec). */
+const durationSchema = durationCodec('30s, 5m or 1h');
 
 const countSchema = (what: string) =>
   z
@@ -37,46 +34,51 @@ const countSchema = (what: string) =>
 
 const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${show(issue.input)}` });
 
-export const remediationSchema = z.strictObject({
+export const restartsSchema = z.strictObject({
   /** Run `nlserver restart|start` after `afterFailures` consecutive critical runs. */
   restart: booleanSchema.default(false),
   afterFailures: countSchema('consecutive critical runs').default(3),
   /** At most this many actions per `window` (sliding); then suppressed until the oldest leaves it. */
   maxActions: countSchema('actions').default(3),
-  window: durationSchema.default('1h'),
+  window: durationSchema.prefault('1h'),
   /** After each action, critical runs do not count for this long. */
-  grace: durationSchema.default('5m'),
+  grace: durationSchema.prefault('5m'),
   /** Log and count what would run, run nothing. */
   dryRun: booleanSchema.default(false),
   /** mta and web only (effective default true there): skip while `nlserver pdump -who` lists sessions. */
   skipWhenBusy: booleanSchema.optional(),
 });
 
-export type RemediationConfig = z.output<typeof remediationSchema>;
+/** `modules.<name>.restarts` as parsed: durations in milliseconds. */
+export type RestartsConfig = z.output<typeof restartsSchema>;
 
 /**
- * Refuses `remediation` on modules that must never be restarted, and `skipWhenBusy` outside mta and web,
+ * Refuses `restarts` on modules that must never be restarted, and `skipWhenBusy` outside mta and web,
  * each with a sentence saying why (config load fails: nothing is half-applied).
  */
-export function refineRemediation(module: string) {
-  return (value: { remediation?: RemediationConfig }, ctx: z.RefinementCtx): void => {
-    if (value.remediation === undefined) return;
+export function refineRestarts(module: string) {
+  // `object`: the refinement is given every module's block, whatever its plugin's own keys; `restarts`
+  // in it was parsed by restartsSchema already.
+  return (value: object, ctx: z.RefinementCtx): void => {
+    const restarts = 'restarts' in value ? value.restarts : undefined;
+    if (restarts === undefined) return;
     if (!RESTARTABLE_MODULES.includes(module)) {
       const why = REFUSED[module] ?? `${module} is not a resident Campaign module the agent knows how to restart`;
-      ctx.addIssue({ code: 'custom', path: ['remediation'], message: `automatic remediation is not available here: ${why}` });
+      ctx.addIssue({ code: 'custom', path: ['restarts'], message: `automatic restarts are not available here: ${why}` });
       return;
     }
-    if (value.remediation.skipWhenBusy !== undefined && !BUSY_CHECK_MODULES.includes(module)) {
+    const skipWhenBusy = typeof restarts === 'object' && restarts !== null && 'skipWhenBusy' in restarts ? restarts.skipWhenBusy : undefined;
+    if (skipWhenBusy !== undefined && !BUSY_CHECK_MODULES.includes(module)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['remediation', 'skipWhenBusy'],
+        path: ['restarts', 'skipWhenBusy'],
         message: `only mta and web check nlserver pdump -who before acting; remove the key for ${module}`,
       });
     }
   };
 }
 
-/** The settings of one module's remediation in milliseconds; undefined when it is off or not allowed. */
+/** The settings of one module's automatic restarts; undefined when they are off or not allowed. */
 export interface RemediationSettings {
   afterFailures: number;
   maxActions: number;
@@ -87,15 +89,13 @@ export interface RemediationSettings {
   busyCheck: boolean;
 }
 
-export function remediationSettings(module: string, raw: unknown): RemediationSettings | undefined {
-  if (!RESTARTABLE_MODULES.includes(module) || raw === undefined || raw === null || typeof raw !== 'object') return undefined;
-  const config = raw as RemediationConfig;
-  if (config.restart !== true) return undefined;
+export function remediationSettings(module: string, config: RestartsConfig | undefined): RemediationSettings | undefined {
+  if (!RESTARTABLE_MODULES.includes(module) || config === undefined || !config.restart) return undefined;
   return {
     afterFailures: config.afterFailures,
     maxActions: config.maxActions,
-    windowMs: parseDuration(config.window) as number,
-    graceMs: parseDuration(config.grace) as number,
+    windowMs: config.window,
+    graceMs: config.grace,
     dryRun: config.dryRun,
     busyCheck: BUSY_CHECK_MODULES.includes(module) && config.skipWhenBusy !== false,
   };

@@ -1,8 +1,8 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { INSTANCE_NAME } from '../util/names.js';
-import { parseDuration } from './duration.js';
-import { refineRemediation, remediationSchema } from './restarts.js';
+import { durationCodec } from './duration.js';
+import { refineRestarts, restartsSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
@@ -10,11 +10,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] a
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
-export const durationSchema = z
-  .string({ error: (issue) => `expected a duration such as 500ms, 10s, 5m or 1h, got ${show(issue.input)}` })
-  .refine((text) => (parseDuration(text) ?? 0) > 0, {
-    error: (issue) => `expected a duration such as 500ms, 10s, 5m or 1h (longer than 0), got ${show(issue.input)}`,
-  });
+/**
+ * Written `500ms`, `10s`, `5m`, `1h30m`; parsed to milliseconds (a number). Defaults are given as text
+ * with `.prefault('5m')`, so the docs and the schema say the same thing (see durationCodec).
+ */
+export const durationSchema = durationCodec('500ms, 10s, 5m or 1h');
 
 /** node-cron accepts 5 fields too; we insist on 6 so a schedule is never read a minute off. */
 export const scheduleSchema = z
@@ -84,7 +84,7 @@ const operatorLoginSchema = z
 
 /** `modules.<name>.restartGrace`: daemons that Campaign restarts daily at processRestartTime. */
 export const restartGraceShape = {
-  restartGrace: durationSchema.default('5m'),
+  restartGrace: durationSchema.prefault('5m'),
 };
 
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -113,8 +113,33 @@ export const moduleBaseShape = {
   failuresBeforeCritical: runCountSchema.default(2),
   successesBeforeOk: runCountSchema.default(1),
   // Opt-in automatic restarts; refused (with the reason) on modules that must never be restarted.
-  remediation: remediationSchema.optional(),
+  restarts: restartsSchema.optional(),
 };
+
+export type ModuleBaseShape = typeof moduleBaseShape;
+
+/**
+ * Keys of a module block that were renamed: the old key is refused with a message naming the new one
+ * (`modules.mta.remediation: renamed to modules.mta.restarts`), see describeIssue in load.ts.
+ */
+export const RENAMED_MODULE_KEYS: Readonly<Record<string, string>> = { remediation: 'restarts' };
+
+/** The schema of `modules.<module>`: the keys every module accepts, then the plugin's own. */
+export function moduleSchema<S extends z.ZodRawShape>(module: string, configShape: S) {
+  const redefined = Object.keys(configShape).filter((key) => Object.hasOwn(moduleBaseShape, key));
+  // A plugin key replacing a common one would break what the engine reads (ModuleConfig).
+  if (redefined.length > 0) throw new Error(`modules.${module}: the plugin redefines ${redefined.join(', ')}, keys every module has`);
+  return z.strictObject({ ...moduleBaseShape, ...configShape }).superRefine(refineRestarts(module));
+}
+
+/** A module block as parsed (defaults filled in, durations in ms) for a plugin whose own keys are S. */
+export type ModuleConfigOf<S extends z.ZodRawShape> = z.output<ReturnType<typeof moduleSchema<S>>>;
+
+/** A module block as the engine reads it: the keys every module has. */
+export type ModuleConfig = ModuleConfigOf<{}>;
+
+/** What a zod shape parses to (a plugin's own keys, without the ones every module has). */
+export type ShapeOutput<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
 
 /** What the config schema needs of a probe plugin: its module name and its own keys. */
 export interface ModuleConfigSource {
@@ -122,10 +147,24 @@ export interface ModuleConfigSource {
   configShape?: z.ZodRawShape;
 }
 
+/**
+ * The schema of a plugin's block as the engine sees it: its output type is ModuleConfig, what every
+ * module has. A plugin's own keys are parsed all the same; typed as none, the output type is a
+ * supertype of what is parsed (moduleSchema refuses a plugin redefining a common key). definePlugin
+ * (core/plugin.ts) types them for the plugin itself.
+ */
+function engineModuleSchema(plugin: ModuleConfigSource) {
+  const own: {} = plugin.configShape ?? {};
+  return moduleSchema(plugin.module, own);
+}
+
+/** The block of a module absent from `modules` (a config parsed for other plugins): as if written `{}`. */
+export function moduleDefaults(plugin: ModuleConfigSource): ModuleConfig {
+  return engineModuleSchema(plugin).parse({});
+}
+
 export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
-  const modules = Object.fromEntries(
-    plugins.map((plugin) => [plugin.module, z.strictObject({ ...moduleBaseShape, ...plugin.configShape }).superRefine(refineRemediation(plugin.module)).prefault({})]),
-  );
+  const modules = Object.fromEntries(plugins.map((plugin) => [plugin.module, engineModuleSchema(plugin).prefault({})]));
   return z.strictObject({
     listen: listenSchema.default(DEFAULT_LISTEN),
     logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
@@ -138,7 +177,7 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
         nlserverView: z
           .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${show(issue.input)}` })
           .default('auto'),
-        nlserverTimeout: durationSchema.default('5s'),
+        nlserverTimeout: durationSchema.prefault('5s'),
         instances: z.array(instanceNameSchema).optional(),
         soap: z
           .strictObject({
@@ -156,34 +195,19 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
     defaults: z
       .strictObject({
         schedule: scheduleSchema.optional(),
-        timeout: durationSchema.default('10s'),
+        timeout: durationSchema.prefault('10s'),
       })
       .prefault({}),
     modules: z.strictObject(modules).prefault({}),
   });
 }
 
-export type ModuleConfig = {
-  enabled: 'auto' | boolean;
-  schedule?: string;
-  timeout?: string;
-  failuresBeforeCritical?: number;
-  successesBeforeOk?: number;
-  [key: string]: unknown;
-};
+type ParsedConfig = z.output<ReturnType<typeof buildConfigSchema>>;
 
-export interface AgentConfig {
-  listen: string;
-  logLevel: (typeof LOG_LEVELS)[number];
-  webConfigFile?: string;
-  campaign: {
-    installDir: string;
-    nlserver: string;
-    nlserverView: 'auto' | boolean;
-    nlserverTimeout: string;
-    instances?: string[];
-    soap: { login?: string; passwordFile?: string; url?: string; instanceUrls?: Record<string, string> };
-  };
-  defaults: { schedule?: string; timeout: string };
-  modules: Record<string, ModuleConfig>;
+/**
+ * The agent's config as parseConfig returns it: the schema's output (defaults filled in, durations in
+ * milliseconds), with `campaign.nlserver` resolved (`<installDir>/bin/nlserver` when unset).
+ */
+export interface AgentConfig extends Omit<ParsedConfig, 'campaign'> {
+  campaign: ParsedConfig['campaign'] & { nlserver: string };
 }

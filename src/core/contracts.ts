@@ -1,6 +1,6 @@
 import type { NlserverView } from '../clients/nlserver/types.js';
 import type { QueryResult } from '../clients/soapTypes.js';
-import type { AgentConfig } from '../config/schema.js';
+import type { AgentConfig, ModuleConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
 
 export type { Logger };
@@ -129,13 +129,16 @@ export interface Install {
 /** Where a plugin instance runs: per machine (instance `default`) or per Campaign instance. */
 export type ModuleScope = 'machine' | 'instance';
 
-/** What a plugin gets to build the checks of one module instance. */
-export interface ProbeTarget {
+/**
+ * What a plugin gets to build the checks of one module instance. `C` is its config block: a plugin
+ * made with definePlugin sees its own keys, typed from its configShape.
+ */
+export interface ProbeTarget<C = ModuleConfig> {
   module: string;
   instance: string;
   install: Install;
-  /** The module's own resolved config block (`modules.<name>`), validated by the plugin's schema. */
-  config: Record<string, unknown>;
+  /** The module's resolved config block (`modules.<name>`): defaults filled in, durations in ms. */
+  config: C;
   /** Default check timeout (ms) from `defaults.timeout`. */
   timeoutMs: number;
   /** The agent-wide `campaign` block. */

@@ -1,6 +1,5 @@
 import type { CampaignSession } from './contracts.js';
-import type { AgentConfig } from '../config/schema.js';
-import { parseDuration } from '../config/duration.js';
+import { moduleDefaults, type AgentConfig } from '../config/schema.js';
 import { scheduleIntervalMs } from './interval.js';
 import type { ProbePlugin } from './plugin.js';
 import type { Check, Install } from './contracts.js';
@@ -51,7 +50,9 @@ export function scheduleOf(plugin: ProbePlugin, config: AgentConfig): string {
 }
 
 function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, install: Install, services: PlanServices): Row {
-  const moduleConfig = config.modules[plugin.module] ?? { enabled: 'auto' };
+  // Absent only from a config parsed for other plugins: the engine's fallbacks below, the checks get
+  // the block an empty `modules.<name>: {}` gives.
+  const moduleConfig = config.modules[plugin.module];
   const row: Row = {
     key: rowKey(plugin.module, instance),
     module: plugin.module,
@@ -61,20 +62,21 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
     note: '',
     schedule: scheduleOf(plugin, config),
     intervalMs: scheduleIntervalMs(scheduleOf(plugin, config)),
-    timeoutMs: parseDuration(moduleConfig.timeout ?? config.defaults.timeout) as number,
-    failuresBeforeCritical: moduleConfig.failuresBeforeCritical ?? 1,
-    successesBeforeOk: moduleConfig.successesBeforeOk ?? 1,
+    timeoutMs: moduleConfig?.timeout ?? config.defaults.timeout,
+    failuresBeforeCritical: moduleConfig?.failuresBeforeCritical ?? 1,
+    successesBeforeOk: moduleConfig?.successesBeforeOk ?? 1,
     checks: [],
   };
   const where = plugin.runsOn === 'machine' ? 'config-default.xml' : `config-${instance}.xml`;
-  if (moduleConfig.enabled === false) {
+  const enabled = moduleConfig?.enabled ?? 'auto';
+  if (enabled === false) {
     return { ...row, enabled: false, note: `disabled by modules.${plugin.module}.enabled: false` };
   }
   // A conf file that could not be read is no ground for guessing (default ports, autoStart): every
   // module row that reads it says why it cannot be checked. The agent's own rows do not read them.
   const confProblem = plugin.kind === 'host' || !install.found ? undefined : install.confProblem(plugin.runsOn === 'machine' ? undefined : instance);
   if (confProblem !== undefined) return { ...row, blocked: confProblem, note: 'conf file not usable' };
-  if (moduleConfig.enabled === 'auto') {
+  if (enabled === 'auto') {
     if (!install.found) {
       return { ...row, blocked: install.problems[0] ?? `Campaign install not found: ${install.installDir}`, note: 'install not found' };
     }
@@ -92,7 +94,7 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
       module: plugin.module,
       instance,
       install,
-      config: moduleConfig,
+      config: moduleConfig ?? moduleDefaults(plugin),
       timeoutMs: row.timeoutMs,
       campaign: config.campaign,
       ...(soap ? { soap } : {}),

@@ -1,7 +1,6 @@
 import { firstLine, formatDuration as formatMs } from '../util/format.js';
 import type { CommandResult } from '../clients/command.js';
 import type { AgentConfig } from '../config/schema.js';
-import { parseDuration } from '../config/duration.js';
 import type { Row } from '../core/plan.js';
 import type { RowStatus } from '../core/store.js';
 import { worst } from '../core/states.js';
@@ -62,7 +61,7 @@ interface RowState {
 }
 
 /**
- * Opt-in automatic restarts (`restart: true` in the module's config, docs/restarts.md). Called after every
+ * Opt-in automatic restarts (`modules.<name>.restarts.restart: true`, docs/restarts.md). Called after every
  * recorded run of a row. Rules, in order:
  * - a run counts as a failure when its own result (worst check) is critical; unknown leaves the count
  *   as it is (we don't know), ok and warning reset it; runs inside the grace period after an action
@@ -186,7 +185,7 @@ export class Restarter {
 
     const run = this.options.run ?? nlserverRunner(this.options.config().campaign);
     if (settings.busyCheck) {
-      const timeoutMs = parseDuration(this.options.config().campaign.nlserverTimeout) ?? 5_000;
+      const timeoutMs = this.options.config().campaign.nlserverTimeout;
       const who = await run(['pdump', '-who'], timeoutMs);
       const verdict = who.timedOut || who.exitCode === undefined
         ? { busy: true, reason: `nlserver pdump -who failed (${who.error ?? 'did not finish'}): cannot tell, not acting` }
@@ -217,7 +216,7 @@ export class Restarter {
   }
 
   private settingsFor(row: RestartableRow): RemediationSettings | undefined {
-    return remediationSettings(row.module, this.options.config().modules[row.module]?.remediation);
+    return remediationSettings(row.module, this.options.config().modules[row.module]?.restarts);
   }
 
   private stateOf(key: string): RowState {

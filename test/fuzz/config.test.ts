@@ -17,6 +17,15 @@ const duration = fc
   .filter((parts) => parts.some(([n]) => n > 0))
   .map((parts) => ({ text: parts.map(([n, u]) => `${n}${u}`).join(''), ms: parts.reduce((sum, [n, u]) => sum + n * UNITS[u], 0) }));
 
+/** A duration value of a generated config: the YAML holds `text`, the parsed config `ms`. */
+class DurationValue {
+  constructor(
+    readonly text: string,
+    readonly ms: number,
+  ) {}
+}
+const durationValue = duration.map((d) => new DurationValue(d.text, d.ms));
+
 const cron = fc.oneof(
   fc.integer({ min: 1, max: 59 }).map((n) => `*/${n} * * * * *`),
   fc.tuple(fc.integer({ min: 0, max: 59 }), fc.integer({ min: 1, max: 30 })).map(([s, m]) => `${s} */${m} * * * *`),
@@ -37,20 +46,20 @@ const validConfig = fc.record(
       {
         installDir: absPath,
         nlserverView: enabled,
-        nlserverTimeout: duration.map((d) => d.text),
+        nlserverTimeout: durationValue,
         instances: fc.uniqueArray(instanceName, { maxLength: 3 }),
       },
       { requiredKeys: [] },
     ),
-    defaults: fc.record({ timeout: duration.map((d) => d.text), schedule: cron }, { requiredKeys: [] }),
+    defaults: fc.record({ timeout: durationValue, schedule: cron }, { requiredKeys: [] }),
     modules: fc.record(
       {
         watchdog: fc.record({ enabled }, { requiredKeys: [] }),
-        syslogd: fc.record({ enabled, port, restartGrace: duration.map((d) => d.text) }, { requiredKeys: [] }),
-        web: fc.record({ enabled, rTest: fc.boolean(), soap: fc.boolean(), slowResponse: duration.map((d) => d.text), schedule: cron }, { requiredKeys: [] }),
-        mta: fc.record({ logMaxAge: duration.map((d) => d.text), smtp: fc.record({ host, port }) }, { requiredKeys: [] }),
-        trackinglogd: fc.record({ growthWarning: duration.map((d) => d.text), glob: fc.constantFrom('0x*.log', '*.log') }, { requiredKeys: [] }),
-        system: fc.record({ enabled, timeout: duration.map((d) => d.text) }, { requiredKeys: [] }),
+        syslogd: fc.record({ enabled, port, restartGrace: durationValue }, { requiredKeys: [] }),
+        web: fc.record({ enabled, rTest: fc.boolean(), soap: fc.boolean(), slowResponse: durationValue, schedule: cron }, { requiredKeys: [] }),
+        mta: fc.record({ logMaxAge: durationValue, smtp: fc.record({ host, port }) }, { requiredKeys: [] }),
+        trackinglogd: fc.record({ growthWarning: durationValue, glob: fc.constantFrom('0x*.log', '*.log') }, { requiredKeys: [] }),
+        system: fc.record({ enabled, timeout: durationValue }, { requiredKeys: [] }),
       },
       { requiredKeys: [] },
     ),
@@ -58,9 +67,20 @@ const validConfig = fc.record(
   { requiredKeys: [] },
 );
 
-/** Plain objects (fc.record gives null-prototype ones), for YAML and deep comparison. */
-const plain = (value: unknown): unknown =>
-  Array.isArray(value) ? value.map(plain) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) : value;
+/**
+ * Plain objects (fc.record gives null-prototype ones), for YAML and deep comparison, with durations as
+ * written (`text`) or as the parsed config holds them (`ms`).
+ */
+const plainAs =
+  (durations: 'text' | 'ms') =>
+  (value: unknown): unknown =>
+    value instanceof DurationValue
+      ? value[durations]
+      : Array.isArray(value)
+        ? value.map(plainAs(durations))
+        : value !== null && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainAs(durations)(v)]))
+          : value;
 
 // A small YAML writer (YAML.stringify costs more than the parse under test): JSON is YAML, so flow style is
 // JSON.stringify; block style writes plain scalars where they are safe and JSON-quoted ones elsewhere.
@@ -90,10 +110,10 @@ function yamlOf(value: Record<string, unknown>, style: 'block' | 'flow' | 'comme
   return style === 'comments' ? `# agent.yaml\n---\n${block(value, '', '  # note')}` : block(value, '', '');
 }
 
-/** Renders a config object as YAML in one of several styles. */
-const rendered = fc.tuple(validConfig.map(plain), fc.constantFrom<'block' | 'flow' | 'comments'>('block', 'flow', 'comments')).map(([config, style]) => ({
-  config: config as Record<string, unknown>,
-  text: yamlOf(config as Record<string, unknown>, style),
+/** Renders a config object as YAML in one of several styles; `config` is what parsing it must give (durations in ms). */
+const rendered = fc.tuple(validConfig, fc.constantFrom<'block' | 'flow' | 'comments'>('block', 'flow', 'comments')).map(([config, style]) => ({
+  config: plainAs('ms')(config) as Record<string, unknown>,
+  text: yamlOf(plainAs('text')(config) as Record<string, unknown>, style),
 }));
 
 /** Every leaf of `expected` is found at the same place in `actual`. */
@@ -119,7 +139,7 @@ const unknownKey = fc.oneof(identifier, fc.constantFrom('webb', 'baseURL', 'a b'
 
 const broken = fc
   .record({
-    config: validConfig.map(plain),
+    config: validConfig.map(plainAs('text')),
     edits: fc.array(
       fc.oneof(
         fc.record({ kind: fc.constant('wrong' as const), at: fc.constantFrom(...LEAVES), value: fc.constantFrom(...WRONG_VALUES) }),

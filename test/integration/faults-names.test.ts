@@ -157,7 +157,7 @@ describe('hostile names discovered in the install', () => {
         modules: {
           system: { enabled: false },
           // mta@ok1 has no process: the agent will run `nlserver start mta@ok1`, with names it checked.
-          mta: { remediation: { restart: true, afterFailures: 1, grace: '1h', skipWhenBusy: false } },
+          mta: { restarts: { restart: true, afterFailures: 1, grace: '1h', skipWhenBusy: false } },
         },
       }),
     );

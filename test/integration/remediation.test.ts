@@ -55,7 +55,7 @@ async function agentWith(remediation: Record<string, unknown>, mta: Record<strin
   const text = YAML.stringify({
     campaign: { installDir: sim.installDir, nlserverTimeout: '5s' },
     defaults: { timeout: '8s' },
-    modules: { system: { enabled: false }, mta: { ...mta, remediation: { restart: true, ...remediation } } },
+    modules: { system: { enabled: false }, mta: { ...mta, restarts: { restart: true, ...remediation } } },
   });
   const config = parseConfig(plugins, text, path.join(sim.root, 'remed.yaml'));
   const logs: LogEntry[] = [];
@@ -221,22 +221,22 @@ describe('automatic restarts on a simulated host', () => {
   }, 60_000);
 });
 
-describe('remediation can only be configured where a restart makes sense', () => {
+describe('restarts can only be configured where a restart makes sense', () => {
   test.each(['export', 'import', 'tracking'])('%s: config error', (module) => {
-    const text = YAML.stringify({ campaign: { installDir: sim.installDir }, modules: { [module]: { remediation: { restart: true } } } });
+    const text = YAML.stringify({ campaign: { installDir: sim.installDir }, modules: { [module]: { restarts: { restart: true } } } });
     expect(() => parseConfig(plugins, text, 'agent.yaml')).toThrow(ConfigError);
     try {
       parseConfig(plugins, text, 'agent.yaml');
     } catch (error) {
-      expect((error as ConfigError).problems).toEqual([expect.stringContaining(`agent.yaml: modules.${module}.remediation: automatic remediation is not available here: ${module} is an on-demand`)]);
+      expect((error as ConfigError).problems).toEqual([expect.stringContaining(`agent.yaml: modules.${module}.restarts: automatic restarts are not available here: ${module} is an on-demand`)]);
     }
   });
 
   test('the CLI refuses such a config (exit 2, the reason on stderr)', async () => {
     const file = path.join(sim.root, 'export-remediation.yaml');
-    await writeFile(file, YAML.stringify({ campaign: { installDir: sim.installDir }, modules: { export: { remediation: { restart: true } } } }));
+    await writeFile(file, YAML.stringify({ campaign: { installDir: sim.installDir }, modules: { export: { restarts: { restart: true } } } }));
     const result = await runCli(['config', 'check', '--config', file]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain(`modules.export.remediation: automatic remediation is not available here: export is an on-demand utility`);
+    expect(result.stderr).toContain(`modules.export.restarts: automatic restarts are not available here: export is an on-demand utility`);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePathSchema, durationSchema } from '../../config/schema.js';
+import { absolutePathSchema, durationSchema, type ShapeOutput } from '../../config/schema.js';
 import type { Thresholds } from './judge.js';
 
 // The `system` probe's settings, with Campaign's console Monitoring thresholds as defaults:
@@ -71,7 +71,7 @@ export const systemConfigShape = {
       warning: count(1),
       critical: count(2),
       // How long after a day a module may still run: the daily restart is not instantaneous.
-      grace: durationSchema.default('1h'),
+      grace: durationSchema.prefault('1h'),
     })
     .refine(criticalNotBelowWarning, criticalBelowWarningError)
     .prefault({}),
@@ -81,5 +81,5 @@ export const systemConfigShape = {
   coreDirs: z.array(absolutePathSchema, { error: (issue) => `expected a list of absolute paths, got ${show(issue.input)}` }).default([]),
 };
 
-export const settingsSchema = z.object(systemConfigShape);
-export type Settings = z.output<typeof settingsSchema>;
+/** The system probe's settings as parsed (processesTooOld.grace in milliseconds). */
+export type Settings = ShapeOutput<typeof systemConfigShape>;

@@ -1,5 +1,4 @@
 import { formatDuration } from '../../util/format.js';
-import { parseDuration } from '../../config/duration.js';
 import type { CheckContext, CheckResult } from '../../core/contracts.js';
 import type { Settings } from './config.js';
 import { findCoreFiles } from '../../snapshot/coreFiles.js';
@@ -35,7 +34,7 @@ export async function shmResult(procRoot: string, levels: Thresholds): Promise<C
 }
 
 export async function tooOldResult(ctx: CheckContext, levels: Settings['processesTooOld']): Promise<CheckResult> {
-  const maxAgeMs = tooOldAfterMs(parseDuration(levels.grace) as number);
+  const maxAgeMs = tooOldAfterMs(levels.grace);
   const old = findTooOld(await ctx.snapshot.processes(), ctx.now(), maxAgeMs);
   const judgement = judge(old.length, levels);
   const which = old.length === 0 ? '' : ` (${listSome(old.map((p) => `${p.label} pid ${p.pid} up ${formatDuration(p.ageMs)}`))})`;

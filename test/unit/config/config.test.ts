@@ -3,8 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { plugins } from '../../../probes/index.js';
-import { ConfigError, EMBEDDED_CONFIG, loadConfig, parseConfig } from '../../../src/config/load.js';
-import { parseDuration } from '../../../src/config/duration.js';
+import { ConfigError, configText, EMBEDDED_CONFIG, loadConfig, parseConfig } from '../../../src/config/load.js';
+import { durationText, parseDuration } from '../../../src/config/duration.js';
 
 import { FILE, problemsOf } from './problems.js';
 
@@ -15,9 +15,26 @@ describe('config', () => {
     expect(config.listen).toBe('127.0.0.1:10466');
     expect(config.campaign.installDir).toBe('/usr/local/neolane/nl6');
     expect(config.campaign.nlserver).toBe('/usr/local/neolane/nl6/bin/nlserver');
-    expect(config.defaults.timeout).toBe('10s');
-    expect(config.modules.web).toMatchObject({ enabled: 'auto', rTest: true, soap: true, slowResponse: '2s' });
-    expect(config.modules.trackinglogd).toMatchObject({ growthWarning: '1h', growthCritical: '6h', glob: '0x*.log' });
+    // Durations are parsed to milliseconds: 10s, 2s, 1h, 6h.
+    expect(config.defaults.timeout).toBe(10_000);
+    expect(config.modules.web).toMatchObject({ enabled: 'auto', rTest: true, soap: true, slowResponse: 2_000 });
+    expect(config.modules.trackinglogd).toMatchObject({ growthWarning: 3_600_000, growthCritical: 21_600_000, glob: '0x*.log' });
+    // ...and written back as durations for people (config check).
+    const shown = configText(plugins, config) as { defaults: object; modules: Record<string, object>; campaign: object };
+    expect(shown.defaults).toEqual({ timeout: '10s' });
+    expect(shown.campaign).toMatchObject({ nlserverTimeout: '5s', nlserver: '/usr/local/neolane/nl6/bin/nlserver' });
+    expect(shown.modules.web).toMatchObject({ enabled: 'auto', rTest: true, soap: true, slowResponse: '2s', restartGrace: '5m' });
+    expect(shown.modules.trackinglogd).toMatchObject({ growthWarning: '1h', growthCritical: '6h', glob: '0x*.log' });
+  });
+
+  test('durations read as milliseconds are written back exactly, in the largest units', () => {
+    const config = parseConfig(plugins, 'defaults: {timeout: 90s}\ncampaign: {nlserverTimeout: 1500ms}\nmodules: {mta: {logMaxAge: 1d2h, restarts: {window: 120m}}}\n', FILE);
+    expect([config.defaults.timeout, config.campaign.nlserverTimeout, config.modules.mta!.restarts!.window]).toEqual([90_000, 1_500, 7_200_000]);
+    const shown = configText(plugins, config) as { defaults: object; campaign: object; modules: { mta: object } };
+    expect(shown.defaults).toEqual({ timeout: '1m30s' });
+    expect(shown.campaign).toMatchObject({ nlserverTimeout: '1s500ms' });
+    expect(shown.modules.mta).toMatchObject({ logMaxAge: '1d2h', restarts: { window: '2h', grace: '5m' } });
+    for (const ms of [1, 999, 1000, 61_000, 86_400_001, 3 * 86_400_000]) expect(parseDuration(durationText(ms))).toBe(ms);
   });
 
   test('an empty file means every default', () => {

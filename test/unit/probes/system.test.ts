@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createSystemPlugin, system } from '../../../probes/system.js';
 import { ConfigError, parseConfig } from '../../../src/config/load.js';
 import type { ProbePlugin } from '../../../src/core/plugin.js';
+import type { ModuleConfig } from '../../../src/config/schema.js';
 import type { CheckResult, CycleSnapshot, Install, ProbeTarget, ProcessInfo } from '../../../src/core/contracts.js';
 import { makeContext } from '../ctx.js';
 import { HEALTHY_PROC, SHM_HEADER, shmRow, TempDirs, writeFiles } from '../system/procFixture.js';
@@ -55,8 +56,13 @@ function configOf(plugin: ProbePlugin, raw: unknown = {}): Record<string, unknow
 /** The agent's config as the daemon parses it, the system plugin's keys merged under modules.system. */
 const AGENT_CONFIG = parseConfig([system], '', 'agent.yaml');
 
+/** The whole `modules.system` block as the engine hands it over: the agent's schema, with this plugin. */
+function blockOf(plugin: ProbePlugin, raw: unknown): ModuleConfig {
+  return parseConfig([plugin], JSON.stringify({ modules: { system: raw } }), 'agent.yaml').modules.system!;
+}
+
 function targetOf(plugin: ProbePlugin, install: Install, raw: unknown = {}): ProbeTarget {
-  return { module: 'system', instance: 'default', install, config: configOf(plugin, raw), timeoutMs: 10_000, campaign: AGENT_CONFIG.campaign };
+  return { module: 'system', instance: 'default', install, config: blockOf(plugin, raw), timeoutMs: 10_000, campaign: AGENT_CONFIG.campaign };
 }
 
 interface Run {
@@ -134,7 +140,7 @@ describe('system plugin declaration', () => {
       disk: { warning: 0.8, critical: 0.9 },
       coreFiles: { warning: 1, critical: 1 },
       shmSegments: { warning: 1, critical: 2 },
-      processesTooOld: { warning: 1, critical: 2, grace: '1h' },
+      processesTooOld: { warning: 1, critical: 2, grace: 3_600_000 }, // 1h, in milliseconds
       zombies: { warning: 1, critical: 2 },
       coreDirs: [],
     });

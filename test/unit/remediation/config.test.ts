@@ -16,61 +16,73 @@ function problemsOf(modules: Record<string, unknown>): string[] {
   throw new Error('config was accepted');
 }
 
-describe('modules.<name>.remediation', () => {
+describe('modules.<name>.restarts', () => {
   test('absent by default; {} gets every default, off', () => {
-    const config = parseConfig(plugins, YAML.stringify({ modules: { mta: { remediation: {} } } }), FILE);
-    expect(config.modules.web!.remediation).toBeUndefined();
-    expect(config.modules.mta!.remediation).toEqual({ restart: false, afterFailures: 3, maxActions: 3, window: '1h', grace: '5m', dryRun: false });
-    expect(remediationSettings('mta', config.modules.mta!.remediation)).toBeUndefined();
+    const config = parseConfig(plugins, YAML.stringify({ modules: { mta: { restarts: {} } } }), FILE);
+    expect(config.modules.web!.restarts).toBeUndefined();
+    // Durations are read as milliseconds: window 1h, grace 5m.
+    expect(config.modules.mta!.restarts).toEqual({ restart: false, afterFailures: 3, maxActions: 3, window: 3_600_000, grace: 300_000, dryRun: false });
+    expect(remediationSettings('mta', config.modules.mta!.restarts)).toBeUndefined();
   });
 
   test('settings in milliseconds; skipWhenBusy true by default on mta and web only', () => {
     const config = parseConfig(
       plugins,
-      YAML.stringify({ modules: { mta: { remediation: { restart: true, window: '2h', grace: '90s' } }, wfserver: { remediation: { restart: true, dryRun: true } }, web: { remediation: { restart: true, skipWhenBusy: false } } } }),
+      YAML.stringify({ modules: { mta: { restarts: { restart: true, window: '2h', grace: '90s' } }, wfserver: { restarts: { restart: true, dryRun: true } }, web: { restarts: { restart: true, skipWhenBusy: false } } } }),
       FILE,
     );
-    expect(remediationSettings('mta', config.modules.mta!.remediation)).toEqual({ afterFailures: 3, maxActions: 3, windowMs: 7_200_000, graceMs: 90_000, dryRun: false, busyCheck: true });
-    expect(remediationSettings('wfserver', config.modules.wfserver!.remediation)).toMatchObject({ dryRun: true, busyCheck: false });
-    expect(remediationSettings('web', config.modules.web!.remediation)).toMatchObject({ busyCheck: false });
+    expect(remediationSettings('mta', config.modules.mta!.restarts)).toEqual({ afterFailures: 3, maxActions: 3, windowMs: 7_200_000, graceMs: 90_000, dryRun: false, busyCheck: true });
+    expect(remediationSettings('wfserver', config.modules.wfserver!.restarts)).toMatchObject({ dryRun: true, busyCheck: false });
+    expect(remediationSettings('web', config.modules.web!.restarts)).toMatchObject({ busyCheck: false });
   });
 
   test.each(['export', 'import', 'tracking'])('refused for %s, an on-demand job: nothing to restart', (module) => {
-    expect(problemsOf({ [module]: { remediation: { restart: true } } })).toEqual([
-      expect.stringMatching(new RegExp(`^${FILE}: modules\\.${module}\\.remediation: automatic remediation is not available here: ${module} is an on-demand .*nothing to restart`)),
+    expect(problemsOf({ [module]: { restarts: { restart: true } } })).toEqual([
+      expect.stringMatching(new RegExp(`^${FILE}: modules\\.${module}\\.restarts: automatic restarts are not available here: ${module} is an on-demand .*nothing to restart`)),
     ]);
     // Even switched off: the key has no meaning there.
-    expect(problemsOf({ [module]: { remediation: { restart: false } } })).toHaveLength(1);
+    expect(problemsOf({ [module]: { restarts: { restart: false } } })).toHaveLength(1);
   });
 
   test('refused for watchdog (the supervisor) and the agent’s own rows', () => {
-    expect(problemsOf({ watchdog: { remediation: { restart: true } } })).toEqual([
-      `${FILE}: modules.watchdog.remediation: automatic remediation is not available here: watchdog is the supervisor that starts every other module: the agent never restarts it (restart the stack with systemctl restart nlserver)`,
+    expect(problemsOf({ watchdog: { restarts: { restart: true } } })).toEqual([
+      `${FILE}: modules.watchdog.restarts: automatic restarts are not available here: watchdog is the supervisor that starts every other module: the agent never restarts it (restart the stack with systemctl restart nlserver)`,
     ]);
-    expect(problemsOf({ nlserver: { remediation: { restart: true } } })[0]).toContain("nlserver is the agent's own row");
-    expect(problemsOf({ system: { remediation: {} } })[0]).toContain("system is the agent's own row");
+    expect(problemsOf({ nlserver: { restarts: { restart: true } } })[0]).toContain("nlserver is the agent's own row");
+    expect(problemsOf({ system: { restarts: {} } })[0]).toContain("system is the agent's own row");
   });
 
   test('skipWhenBusy only on mta and web', () => {
-    expect(problemsOf({ wfserver: { remediation: { restart: true, skipWhenBusy: true } } })).toEqual([
-      `${FILE}: modules.wfserver.remediation.skipWhenBusy: only mta and web check nlserver pdump -who before acting; remove the key for wfserver`,
+    expect(problemsOf({ wfserver: { restarts: { restart: true, skipWhenBusy: true } } })).toEqual([
+      `${FILE}: modules.wfserver.restarts.skipWhenBusy: only mta and web check nlserver pdump -who before acting; remove the key for wfserver`,
     ]);
-    expect(() => parseConfig(plugins, YAML.stringify({ modules: { web: { remediation: { skipWhenBusy: true } } } }), FILE)).not.toThrow();
+    expect(() => parseConfig(plugins, YAML.stringify({ modules: { web: { restarts: { skipWhenBusy: true } } } }), FILE)).not.toThrow();
   });
 
   test.each([
-    [{ afterFailures: 0 }, 'modules.mta.remediation.afterFailures: expected a number of consecutive critical runs (1 to 100), got 0'],
-    [{ afterFailures: 2.5 }, 'modules.mta.remediation.afterFailures: expected a whole number of consecutive critical runs (1 to 100), got 2.5'],
-    [{ maxActions: 101 }, 'modules.mta.remediation.maxActions: expected a number of actions (1 to 100), got 101'],
-    [{ window: 'hourly' }, 'modules.mta.remediation.window: expected a duration such as 30s, 5m or 1h (longer than 0), got "hourly"'],
-    [{ grace: '0s' }, 'modules.mta.remediation.grace: expected a duration such as 30s, 5m or 1h (longer than 0), got "0s"'],
-    [{ restart: 'yes' }, 'modules.mta.remediation.restart: expected true or false, got "yes"'],
-    [{ dryrun: true }, 'modules.mta.remediation.dryrun: unknown key'],
-  ])('strict values: %j', (remediation, message) => {
-    expect(problemsOf({ mta: { remediation } })).toEqual([`${FILE}: ${message}`]);
+    [{ afterFailures: 0 }, 'modules.mta.restarts.afterFailures: expected a number of consecutive critical runs (1 to 100), got 0'],
+    [{ afterFailures: 2.5 }, 'modules.mta.restarts.afterFailures: expected a whole number of consecutive critical runs (1 to 100), got 2.5'],
+    [{ maxActions: 101 }, 'modules.mta.restarts.maxActions: expected a number of actions (1 to 100), got 101'],
+    [{ window: 'hourly' }, 'modules.mta.restarts.window: expected a duration such as 30s, 5m or 1h (longer than 0), got "hourly"'],
+    [{ grace: '0s' }, 'modules.mta.restarts.grace: expected a duration such as 30s, 5m or 1h (longer than 0), got "0s"'],
+    [{ restart: 'yes' }, 'modules.mta.restarts.restart: expected true or false, got "yes"'],
+    [{ dryrun: true }, 'modules.mta.restarts.dryrun: unknown key'],
+  ])('strict values: %j', (restarts, message) => {
+    expect(problemsOf({ mta: { restarts } })).toEqual([`${FILE}: ${message}`]);
   });
 
   test('a mapping is required', () => {
-    expect(problemsOf({ mta: { remediation: true } })).toEqual([`${FILE}: modules.mta.remediation: expected object, got boolean true`]);
+    expect(problemsOf({ mta: { restarts: true } })).toEqual([`${FILE}: modules.mta.restarts: expected object, got boolean true`]);
+  });
+
+  test('the old key, remediation, is refused naming the new one (one line per module)', () => {
+    expect(problemsOf({ mta: { remediation: { restart: true } } })).toEqual([`${FILE}: modules.mta.remediation: renamed to modules.mta.restarts`]);
+    expect(problemsOf({ web: { remediation: {} }, wfserver: { remediation: { restart: true }, restarts: { restart: true } } })).toEqual([
+      `${FILE}: modules.web.remediation: renamed to modules.web.restarts`,
+      `${FILE}: modules.wfserver.remediation: renamed to modules.wfserver.restarts`,
+    ]);
+    // Only as a module key: elsewhere it is just unknown.
+    expect(problemsOf({ mta: { restarts: { remediation: true } } })).toEqual([`${FILE}: modules.mta.restarts.remediation: unknown key`]);
+    expect(() => parseConfig(plugins, YAML.stringify({ remediation: {} }), FILE)).toThrow(/^\/etc\/campaign-health\/agent\.yaml: remediation: unknown key$/);
   });
 });

@@ -7,8 +7,8 @@ import { BUSY_WHO, Harness, MINUTE, T0, commandResult, configWith, recordingLogg
 const ON = { restart: true };
 
 describe('automatic restart rules', () => {
-  test('off by default: no remediation key, or restart false, never acts nor pre-creates series', async () => {
-    for (const modules of [{}, { mta: { remediation: {} } }, { mta: { remediation: { restart: false } } }]) {
+  test('off by default: no restarts key, or restart false, never acts nor pre-creates series', async () => {
+    for (const modules of [{}, { mta: { restarts: {} } }, { mta: { restarts: { restart: false } } }]) {
       const h = new Harness(modules);
       h.restarter.sync([row()]);
       expect(await h.series(['critical', 'critical', 'critical', 'critical', 'critical'])).toEqual(['-', '-', '-', '-', '-']);
@@ -18,7 +18,7 @@ describe('automatic restart rules', () => {
   });
 
   test('afterFailures consecutive critical runs: start when the process is absent, after pdump -who', async () => {
-    const h = new Harness({ mta: { remediation: ON } });
+    const h = new Harness({ mta: { restarts: ON } });
     expect(await h.series(['critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:ok']);
     expect(h.calls).toEqual([
       ['pdump', '-who'],
@@ -30,7 +30,7 @@ describe('automatic restart rules', () => {
   });
 
   test('restart when the process is there but the row is critical; afterFailures is configurable', async () => {
-    const h = new Harness({ wfserver: { remediation: { ...ON, afterFailures: 2 } } });
+    const h = new Harness({ wfserver: { restarts: { ...ON, afterFailures: 2 } } });
     const target = row('wfserver');
     expect(await h.series(['critical', 'critical'], { absent: false, target })).toEqual(['-', 'restart:ok']);
     // wfserver does not check sessions: no pdump -who.
@@ -38,20 +38,20 @@ describe('automatic restart rules', () => {
   });
 
   test('machine modules are named without an instance: nlserver restart web', async () => {
-    const h = new Harness({ web: { remediation: { ...ON, afterFailures: 1 } } });
+    const h = new Harness({ web: { restarts: { ...ON, afterFailures: 1 } } });
     expect(await h.series(['critical'], { absent: false, target: row('web', 'default', 'machine') })).toEqual(['restart:ok']);
     expect(h.actions()).toEqual(['restart web']);
   });
 
   test('ok and warning reset the count; unknown neither counts nor resets', async () => {
-    const h = new Harness({ mta: { remediation: ON } });
+    const h = new Harness({ mta: { restarts: ON } });
     expect(await h.series(['critical', 'critical', 'ok', 'critical', 'critical', 'warning', 'critical', 'critical'])).toEqual(['-', '-', '-', '-', '-', '-', '-', '-']);
     expect(await h.series(['unknown', 'critical'])).toEqual(['-', 'start:ok']);
     expect(h.actions()).toEqual(['start mta@prod']);
   });
 
   test('grace: critical runs right after an action do not count, and the count starts again from 0', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, grace: '5m' } } });
+    const h = new Harness({ mta: { restarts: { ...ON, grace: '5m' } } });
     expect(await h.series(['critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:ok']);
     // Acted at T0+60s: the next 9 runs (T0+90s to T0+330s) fall inside the 5 min grace.
     expect(await h.series(Array(9).fill('critical'))).toEqual(Array(9).fill('-'));
@@ -62,7 +62,7 @@ describe('automatic restart rules', () => {
   });
 
   test('grace is measured from the end of the action (a slow start does not eat it)', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, grace: '1m', skipWhenBusy: false } } });
+    const h = new Harness({ mta: { restarts: { ...ON, afterFailures: 1, grace: '1m', skipWhenBusy: false } } });
     const run = h.restarter['options'].run!;
     // The start takes 2 minutes of the injected clock.
     (h.restarter['options'] as { run: typeof run }).run = async (args, timeoutMs) => {
@@ -76,7 +76,7 @@ describe('automatic restart rules', () => {
   });
 
   test('restart loop: at most maxActions per window, then suppressed (gauge 1, one warn) until the window passes', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 2, maxActions: 3, window: '1h', grace: '5m' } } });
+    const h = new Harness({ mta: { restarts: { ...ON, afterFailures: 2, maxActions: 3, window: '1h', grace: '5m' } } });
     // A module that dies again after every start: critical every run, 1 minute apart.
     const first = await h.series(Array(30).fill('critical'), { stepMs: MINUTE });
     const acted = first.map((result, index) => (result === '-' ? undefined : `${index}:${result}`)).filter(Boolean);
@@ -103,7 +103,7 @@ describe('automatic restart rules', () => {
   });
 
   test('over two hours of a module that never stays up: never more than maxActions in any window', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, maxActions: 3, window: '1h', grace: '1m', skipWhenBusy: false } } });
+    const h = new Harness({ mta: { restarts: { ...ON, afterFailures: 1, maxActions: 3, window: '1h', grace: '1m', skipWhenBusy: false } } });
     const times: number[] = [];
     for (let i = 0; i < 240; i++) {
       const event = await h.observe('critical');
@@ -114,7 +114,7 @@ describe('automatic restart rules', () => {
   });
 
   test('dry run: logs what would run, counts dry_run, runs nothing, and still applies grace and window', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, dryRun: true, maxActions: 1 } } });
+    const h = new Harness({ mta: { restarts: { ...ON, dryRun: true, maxActions: 1 } } });
     expect(await h.series(['critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:dry_run']);
     expect(h.actions()).toEqual([]);
     expect(h.calls).toEqual([['pdump', '-who']]);
@@ -126,7 +126,7 @@ describe('automatic restart rules', () => {
   });
 
   test('nlserver view down (off, or pdump failing): skipped_view_down, nothing runs, the count is kept', async () => {
-    const h = new Harness({ mta: { remediation: ON } });
+    const h = new Harness({ mta: { restarts: ON } });
     h.view = offView('nlserver integration switched off (campaign.nlserverView: false)');
     expect(await h.series(['critical', 'critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:skipped_view_down', 'start:skipped_view_down']);
     const failing = upView();
@@ -145,7 +145,7 @@ describe('automatic restart rules', () => {
   });
 
   test('mta and web: sessions in pdump -who hold the action back (skipped_busy), skipWhenBusy false does not look', async () => {
-    const h = new Harness({ mta: { remediation: ON } });
+    const h = new Harness({ mta: { restarts: ON } });
     h.who = BUSY_WHO;
     expect(await h.series(['critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:skipped_busy']);
     expect(h.logs.find((entry) => entry.fields.result === 'skipped_busy')?.fields.reason).toBe('1 session in progress (operator|console@prod)');
@@ -153,14 +153,14 @@ describe('automatic restart rules', () => {
     h.who = BUSY_WHO.replace('operator|console', 'internal|monitoring');
     expect(await h.observe('critical')).toMatchObject({ action: 'start', result: 'ok' });
 
-    const free = new Harness({ mta: { remediation: { ...ON, skipWhenBusy: false } } });
+    const free = new Harness({ mta: { restarts: { ...ON, skipWhenBusy: false } } });
     free.who = BUSY_WHO;
     expect(await free.series(['critical', 'critical', 'critical'])).toEqual(['-', '-', 'start:ok']);
     expect(free.calls).toEqual([['start', 'mta@prod']]);
   });
 
   test('pdump -who that fails or times out counts as busy: cannot tell, not acting', async () => {
-    const h = new Harness({ web: { remediation: { ...ON, afterFailures: 1 } } });
+    const h = new Harness({ web: { restarts: { ...ON, afterFailures: 1 } } });
     const web = row('web', 'default', 'machine');
     h.whoResult = { exitCode: undefined, timedOut: true, failed: true, error: 'nlserver timed out after 2000 ms' };
     expect(await h.observe('critical', { target: web, absent: false })).toMatchObject({
@@ -173,7 +173,7 @@ describe('automatic restart rules', () => {
   });
 
   test('failed and timed-out commands are counted as such, and still start the grace', async () => {
-    const h = new Harness({ stat: { remediation: { ...ON, afterFailures: 1, grace: '1m' } } });
+    const h = new Harness({ stat: { restarts: { ...ON, afterFailures: 1, grace: '1m' } } });
     const target = row('stat');
     h.actionResult = { exitCode: 1, failed: true, error: 'nlserver exited with code 1', stderr: 'ERROR: task did not start' };
     expect(await h.observe('critical', { target })).toMatchObject({ result: 'failed', reason: 'nlserver exited with code 1' });
@@ -186,14 +186,14 @@ describe('automatic restart rules', () => {
   });
 
   test('defence in depth: names that are not module or instance names never reach nlserver', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, skipWhenBusy: false } } });
+    const h = new Harness({ mta: { restarts: { ...ON, afterFailures: 1, skipWhenBusy: false } } });
     expect(await h.observe('critical', { target: row('mta', '-x;rm') })).toBeUndefined();
     expect(h.calls).toEqual([]);
     expect(h.logs.find((entry) => entry.level === 'error')?.fields.err).toContain('refusing to run nlserver for instance');
   });
 
   test('one action at a time per row: a run observed while an action is running is ignored', async () => {
-    const h = new Harness({ mta: { remediation: { ...ON, afterFailures: 1, skipWhenBusy: false } } });
+    const h = new Harness({ mta: { restarts: { ...ON, afterFailures: 1, skipWhenBusy: false } } });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     (h.restarter['options'] as { run: unknown }).run = async (args: string[]) => {
@@ -209,12 +209,12 @@ describe('automatic restart rules', () => {
   });
 
   test('a disabled or blocked row is forgotten; a config change applies at the next run', async () => {
-    const h = new Harness({ mta: { remediation: ON } });
+    const h = new Harness({ mta: { restarts: ON } });
     await h.series(['critical', 'critical']);
     expect(await h.observe('critical', { target: { ...row(), blocked: 'install not found' } })).toBeUndefined();
     // The count started over.
     expect(await h.series(['critical', 'critical'])).toEqual(['-', '-']);
-    h.config = configWith({ mta: { remediation: { ...ON, afterFailures: 2 } } });
+    h.config = configWith({ mta: { restarts: { ...ON, afterFailures: 2 } } });
     expect(await h.observe('critical')).toMatchObject({ result: 'ok' });
   });
 });
@@ -223,7 +223,7 @@ describe('automatic restart metrics and sync', () => {
   test('series of the rows with restarts on exist from the first scrape and go with the row', async () => {
     const metrics = new AgentMetrics('test');
     const logs: LogEntry[] = [];
-    let config = configWith({ mta: { remediation: ON }, web: { remediation: { ...ON, dryRun: true } } });
+    let config = configWith({ mta: { restarts: ON }, web: { restarts: { ...ON, dryRun: true } } });
     const restarter = new Restarter({ config: () => config, log: recordingLogger(logs), metrics, run: async () => commandResult() });
     const plan = [row('mta', 'prod'), row('mta', 'test'), row('web', 'default', 'machine'), row('wfserver', 'prod'), { ...row('stat'), enabled: false }];
     restarter.sync(plan);
@@ -243,7 +243,7 @@ describe('automatic restart metrics and sync', () => {
     expect(after).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
 
     // Re-sync keeps live values; turning it off for web removes web's series.
-    config = configWith({ mta: { remediation: ON } });
+    config = configWith({ mta: { restarts: ON } });
     restarter.sync(plan);
     const last = await metrics.registry.metrics();
     expect(last).toContain('campaign_restart_suppressed{module="mta",campaign_instance="prod"} 1');
@@ -253,7 +253,7 @@ describe('automatic restart metrics and sync', () => {
 
   test('nlserverView false: warned once at sync that every action will be skipped', () => {
     const logs: LogEntry[] = [];
-    const config = configWith({ mta: { remediation: ON } });
+    const config = configWith({ mta: { restarts: ON } });
     config.campaign.nlserverView = false;
     const restarter = new Restarter({ config: () => config, log: recordingLogger(logs), metrics: new AgentMetrics('test') });
     restarter.sync([row()]);
