@@ -4,9 +4,11 @@ import { trackingWorkflowCheck } from '../src/checks/workflows.js';
 import { durationSchema, urlSchema } from '../src/config/schema.js';
 import { JOB_METRIC, jobChecks, jobsFor, jobsSchema } from '../src/checks/jobs.js';
 import { definePlugin } from '../src/core/plugin.js';
+import { hasModuleLog, utilityChecks } from '../src/checks/daemon.js';
 
 // Not a daemon: the Tracking technical workflow (hourly, inside wfserver) fetches the redirection
-// servers' logs. Evidence: jobs' files, the redirection URL answering /r/test, the workflow via SOAP.
+// servers' logs. Evidence: its log (var/<instance>/log/tracking.log) and a run that hangs, out of the
+// box; jobs' files, the redirection URL answering /r/test, the workflow via SOAP when configured.
 export const tracking = definePlugin({
   module: 'tracking',
   scope: 'Consolidating and retrieving tracking logs',
@@ -14,11 +16,12 @@ export const tracking = definePlugin({
   runsOn: 'instance',
   defaultSchedule: '0 * * * * *',
   expected: (install, instance, config, own) =>
+    hasModuleLog(install, 'tracking', instance, own) ||
     jobsFor(own.jobs, instance).length > 0 ||
     redirectionUrl(own.redirectionUrl, instance) !== undefined ||
     (config.campaign.soap.login !== undefined && (install.instances.length === 1 || config.campaign.soap.instanceUrls?.[instance] !== undefined)),
   notExpectedNote: () =>
-    'nothing to check: no job (modules.tracking.jobs), no redirectionUrl and no SOAP operator (campaign.soap) configured; tracking is not a resident process',
+    'nothing to check: no log/tracking.log, no job (modules.tracking.jobs), no redirectionUrl and no SOAP operator (campaign.soap) configured; tracking is not a resident process',
   configShape: {
     jobs: jobsSchema(true),
     // One URL for every instance, or one per instance.
@@ -31,6 +34,7 @@ export const tracking = definePlugin({
       })
       .prefault({}),
     slowResponse: durationSchema.prefault('2s'),
+    maxRunTime: durationSchema.prefault('6h'),
   },
   metrics: [
     JOB_METRIC,
@@ -41,6 +45,7 @@ export const tracking = definePlugin({
     const url = redirectionUrl(config.redirectionUrl, instance);
     const { workflow } = config;
     return [
+      ...utilityChecks(target, config.maxRunTime),
       ...jobChecks(target),
       ...(url ? [httpGetCheck({ name: 'r_test', url: `${url.replace(/\/+$/, '')}/r/test`, expect: redirTestExpectation, slowMs: config.slowResponse })] : []),
       ...(soap

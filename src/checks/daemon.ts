@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { freshnessCheck } from './freshness.js';
+import { logErrorsCheck } from './logErrors.js';
+import { processAgeCheck } from './processAge.js';
 import { memoryCheck } from './memory.js';
 import { monitorMissingCheck } from './monitorMissing.js';
 import { processCheck } from './process.js';
 import { withRestartGrace } from './restartGrace.js';
 import type { ModuleConfig, restartGraceShape, ShapeOutput } from '../config/schema.js';
-import type { Check, ProbeTarget } from '../core/contracts.js';
+import type { Check, Install, ProbeTarget } from '../core/contracts.js';
 
 // Campaign's defaults for every module node of serverConf.xml.
 const DEFAULT_WARNING_MB = 1600;
@@ -28,6 +31,7 @@ export function daemonChecks(target: ProbeTarget<ModuleConfig & Partial<ShapeOut
       warningMb: positive(attributes.maxProcessMemoryWarningMb) ?? DEFAULT_WARNING_MB,
       alertMb: positive(attributes.maxProcessMemoryAlertMb) ?? DEFAULT_ALERT_MB,
     }),
+    moduleLogErrorsCheck(target),
     ...own,
   ];
   // restartGraceShape (ms); watchdog has none: it performs the daily restart itself.
@@ -48,6 +52,42 @@ export function moduleLogCheck(target: ProbeTarget<unknown>, file: string, maxAg
     maxAgeMs,
     staleState: 'warning',
   });
+}
+
+/**
+ * The module's log, `<VAR>/<instance>/log/<module>.log` (per-machine modules: `default`) and the
+ * sibling Campaign rotates it to, `<module>_2.log`; `modules.<name>.logErrors.path` overrides (with
+ * `{instance}`). A log that does not exist is no evidence: the check says it could not look.
+ */
+export function moduleLogFiles(target: Pick<ProbeTarget<ModuleConfig>, 'install' | 'module' | 'instance' | 'config'>): string[] {
+  const configured = target.config.logErrors.path?.replaceAll('{instance}', target.instance);
+  const live = configured ?? path.join(target.install.varDir, target.instance, 'log', `${target.module}.log`);
+  const rotated = live.endsWith('.log') ? `${live.slice(0, -'.log'.length)}_2.log` : `${live}_2`;
+  return [live, rotated];
+}
+
+/** `log_errors`: error lines of the module's log within `logErrors.window` (docs/checks.md). */
+export function moduleLogErrorsCheck(target: ProbeTarget<ModuleConfig>): Check {
+  const { logErrors } = target.config;
+  // Operators write patterns as they read the log: case does not matter.
+  const compile = (sources: readonly string[]): RegExp[] => sources.map((source) => new RegExp(source, 'i'));
+  return logErrorsCheck({ files: moduleLogFiles(target), windowMs: logErrors.window, critical: compile(logErrors.critical), ignore: compile(logErrors.ignore) });
+}
+
+/**
+ * What an on-demand utility (export, import, tracking) is judged by out of the box: its log's errors,
+ * and `process_age`, an `nlserver <module>` run older than `maxRunTimeMs` (the run hangs).
+ */
+export function utilityChecks(target: ProbeTarget<ModuleConfig>, maxRunTimeMs: number): Check[] {
+  return [
+    moduleLogErrorsCheck(target),
+    processAgeCheck({ module: target.module, instance: target.instance, maxAgeMs: maxRunTimeMs, utility: true }),
+  ];
+}
+
+/** A utility's row is enabled (`auto`) on an instance whose log of that module exists. */
+export function hasModuleLog(install: Install, module: string, instance: string, config: ModuleConfig): boolean {
+  return existsSync(moduleLogFiles({ install, module, instance, config })[0]!);
 }
 
 /** Check names are label-safe ([a-z0-9_]); instance and job names may carry capitals, dots and dashes. */

@@ -9,6 +9,8 @@ export interface ProcessAgeOptions {
   instance?: string;
   /** Older than this is a warning. */
   maxAgeMs: number;
+  /** An on-demand run (export, import, tracking): too old means the run hangs, not a missed restart. */
+  utility?: boolean;
 }
 
 /**
@@ -21,13 +23,16 @@ export function processAgeCheck(opts: ProcessAgeOptions): Check {
     name: 'process_age',
     async run(ctx: CheckContext): Promise<CheckResult> {
       const processes = (await nlserverProcesses(ctx.snapshot)).filter((p) => isAlive(p) && isModuleProcess(p, opts.module, opts.instance));
-      if (processes.length === 0) return { state: 'ok', message: `no ${label} process to age` };
+      if (processes.length === 0) return { state: 'ok', message: opts.utility ? `no ${label} run in progress` : `no ${label} process to age` };
       const oldest = processes.reduce((a, b) => (a.startedAtMs <= b.startedAtMs ? a : b));
       const ageMs = processAgeMs(oldest, ctx.now());
       if (!isTooOld(oldest, ctx.now(), opts.maxAgeMs)) return { state: 'ok', message: `${label} started ${formatDuration(ageMs)} ago` };
+      const ran = `${label} (pid ${oldest.pid}) has run for ${formatDuration(ageMs)}, more than ${formatDuration(opts.maxAgeMs)}`;
       return {
         state: 'warning',
-        message: `${label} (pid ${oldest.pid}) has run for ${formatDuration(ageMs)}, more than ${formatDuration(opts.maxAgeMs)}: it missed the daily restart (processes too old); stop it so the watchdog starts a fresh one`,
+        message: opts.utility
+          ? `${ran} (maxRunTime): the run hangs`
+          : `${ran}: it missed the daily restart (processes too old); stop it so the watchdog starts a fresh one`,
       };
     },
   };

@@ -114,6 +114,16 @@ export const moduleBaseShape = {
   successesBeforeOk: runCountSchema.default(1),
   // Opt-in automatic restarts; refused (with the reason) on modules that must never be restarted.
   restarts: restartsSchema.optional(),
+  // The module's own log as evidence (checks/logErrors.ts): error lines within `window` warn, lines
+  // matching `critical` make the row critical, lines matching `ignore` are skipped.
+  logErrors: z
+    .strictObject({
+      path: absolutePathSchema.optional(),
+      window: durationSchema.prefault('15m'),
+      critical: z.array(regexSchema).default([]),
+      ignore: z.array(regexSchema).default([]),
+    })
+    .prefault({}),
 };
 
 export type ModuleBaseShape = typeof moduleBaseShape;

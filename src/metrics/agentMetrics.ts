@@ -31,6 +31,13 @@ export const CORE_VALUE_METRICS: readonly ValueMetric[] = [
   { value: 'seconds_since_growth', name: 'campaign_file_growth_age_seconds', help: 'Seconds since the watched files last grew.', labels: ROW_CHECK },
   { value: 'newest_file_age_seconds', name: 'campaign_file_newest_age_seconds', help: 'Age of the newest file of a log or job directory.', labels: ROW_CHECK },
   { value: 'memory_bytes', name: 'campaign_module_memory_bytes', help: 'Memory of the module process as nlserver pdump reports it (resident size from /proc when pdump is unavailable); 0 when not running.', labels: ['module', 'campaign_instance'] },
+  { value: 'log_last_error_timestamp_seconds', name: 'campaign_log_last_error_timestamp_seconds', help: "Time of the newest error line in the module's log (Unix time); 0 until one is seen.", labels: ['module', 'campaign_instance'] },
+];
+
+/** Check values that count log lines read since the previous run, by level: campaign_log_lines_total{level}. */
+const LOG_LINE_VALUES: ReadonlyArray<readonly [value: string, level: string]> = [
+  ['log_error_lines', 'error'],
+  ['log_warning_lines', 'warning'],
 ];
 
 type RowLabels = { module: string; campaign_instance: string };
@@ -66,6 +73,7 @@ export class AgentMetrics implements RestartMetrics {
   private readonly checkLastRun: SeriesGauge;
   private readonly hintInfo: Gauge;
   private readonly cycles: Counter;
+  private readonly logLines: Counter;
   private readonly reloadSuccess: Gauge;
   private readonly reloadTimestamp: Gauge;
   private readonly restartActions: Counter;
@@ -111,6 +119,7 @@ export class AgentMetrics implements RestartMetrics {
     this.checkLastRun = new SeriesGauge('campaign_check_last_run_timestamp_seconds', 'When the scheduled probe last ran the check (Unix time); probes run on their schedule, not at scrape time, so an old value means the schedule stopped.', checkSeriesLabels(ROW_CHECK), registry);
     // The name predates the word `hint` in the code; kept for the alerts and dashboards that query it.
     this.hintInfo = new Gauge({ name: 'campaign_module_remediation_info', help: "The module's execution scope and troubleshooting hint from Adobe's modules table, for every module the scheduled probes check; always 1.", labelNames: ['module', 'scope', 'hint'], registers });
+    this.logLines = new Counter({ name: 'campaign_log_lines_total', help: "Error and warning lines read from the module's log since the agent started (the lines a restart reads back are not counted again).", labelNames: ['module', 'campaign_instance', 'level'], registers });
     this.cycles = new Counter({ name: 'campaign_agent_probe_cycles_total', help: 'Scheduled probe cycles run; the other campaign_* results come from these runs, cached between them.', registers });
     // Like Prometheus' own prometheus_config_last_reload_successful / _success_timestamp_seconds.
     this.reloadSuccess = new Gauge({ name: 'campaign_agent_config_last_reload_success', help: 'Whether the last config load succeeded: 1 after start and after an accepted SIGHUP reload (config and web config file), 0 after a refused one (the previous config keeps running). Set by the daemon, not by the scheduled probes.', registers });
@@ -168,6 +177,10 @@ export class AgentMetrics implements RestartMetrics {
         row.checks.set(id, series);
       }
       series.cycle = cycle;
+      for (const [value, level] of LOG_LINE_VALUES) {
+        const lines = check.values[value];
+        if (lines !== undefined && Number.isFinite(lines) && lines >= 0) this.logLines.inc({ ...row.labels, level }, lines);
+      }
       if (check.noEvidence === true) {
         if (series.verdict) this.dropVerdict(series);
       } else {
@@ -263,6 +276,7 @@ export class AgentMetrics implements RestartMetrics {
     if (row.up) this.up.remove(row.labels);
     for (const state of STATES) this.state.remove({ ...row.labels, state });
     for (const series of row.checks.values()) this.dropCheck(series);
+    for (const [, level] of LOG_LINE_VALUES) this.logLines.remove({ ...row.labels, level });
     this.rowSeries.delete(key);
   }
 
