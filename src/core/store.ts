@@ -3,6 +3,7 @@ import type { Row } from './plan.js';
 import { checkId, type CheckOutcome } from './runner.js';
 import { formatDuration } from '../util/format.js';
 import { isUp, worst } from './states.js';
+import { resolveHintLinks } from './hintLinks.js';
 
 // A result older than this many schedule intervals (plus the timeout) no longer describes the module.
 export const STALE_INTERVALS = 3;
@@ -133,7 +134,8 @@ export class StatusStore {
       module: row.module,
       instance: row.instance,
       scope: row.plugin.scope,
-      hint: row.plugin.hint,
+      // Verbatim from Adobe's table, its relative links pointed at Adobe's published pages.
+      hint: resolveHintLinks(row.plugin.hint),
       state,
       // min: a clock set back must not leave `since` in the future.
       since: previous && previous.state === state ? Math.min(previous.since, now) : now,

@@ -4,6 +4,7 @@ import type { ProbePlugin, ValueMetric } from '../core/plugin.js';
 import type { RowStatus } from '../core/store.js';
 import { checkId } from '../core/runner.js';
 import { isUp } from '../core/states.js';
+import { resolveHintLinks } from '../core/hintLinks.js';
 import { STATES } from '../core/contracts.js';
 import { RESTART_ACTIONS, RESTART_RESULTS, type RestartMetrics } from '../restarts/restarter.js';
 import { SeriesGauge, type Series } from './seriesGauge.js';
@@ -148,7 +149,7 @@ export class AgentMetrics implements RestartMetrics {
     for (const key of removedKeys) this.dropRow(key);
     for (const row of plan) {
       assertDistinctChecks(row);
-      this.hintInfo.set({ module: row.module, scope: row.plugin.scope, hint: row.plugin.hint }, 1);
+      this.hintInfo.set({ module: row.module, scope: row.plugin.scope, hint: resolveHintLinks(row.plugin.hint) }, 1);
       const status = statusOf(row.key);
       if (status) this.updateRow(status);
     }

@@ -92,11 +92,13 @@ export function escapeHtml(text: string): string {
 
 export interface HintSegment {
   text: string;
-  kind: 'text' | 'strong' | 'code';
+  kind: 'text' | 'strong' | 'code' | 'link';
+  /** kind 'link': an absolute https URL (hints are resolved to Adobe's published pages). */
+  href?: string;
 }
 
 // `**bold**`, `` `code` `` and `[label](target)`: the only Markdown the hints use.
-const INLINE_MARKDOWN = /\*\*([^*\n]+?)\*\*|`([^`\n]+)`|\[([^\]\n]+)\]\([^)\s]*\)/g;
+const INLINE_MARKDOWN = /\*\*([^*\n]+?)\*\*|`([^`\n]+)`|\[([^\]\n]+)\]\(([^)\s]*)\)/g;
 
 /**
  * Splits a hint into plain, strong and code runs. Links become their label: the targets
@@ -116,6 +118,8 @@ export function hintSegments(hint: string): HintSegment[] {
     push(hint.slice(at, match.index), 'text');
     if (match[1] !== undefined) push(match[1], 'strong');
     else if (match[2] !== undefined) push(match[2], 'code');
+    else if (/^https:\/\/[^\s"<>]+$/.test(match[4] ?? '')) segments.push({ text: match[3]!, kind: 'link', href: match[4]! });
+    // A link that leads nowhere from here keeps its text only.
     else push(match[3]!, 'text');
     at = match.index + match[0].length;
   }
@@ -125,7 +129,13 @@ export function hintSegments(hint: string): HintSegment[] {
 
 function hintHtml(hint: string): string {
   return hintSegments(hint)
-    .map((segment) => (segment.kind === 'text' ? escapeHtml(segment.text) : `<${segment.kind}>${escapeHtml(segment.text)}</${segment.kind}>`))
+    .map((segment) =>
+      segment.kind === 'text'
+        ? escapeHtml(segment.text)
+        : segment.kind === 'link'
+          ? `<a href="${escapeHtml(segment.href!)}" rel="noreferrer">${escapeHtml(segment.text)}</a>`
+          : `<${segment.kind}>${escapeHtml(segment.text)}</${segment.kind}>`,
+    )
     .join('');
 }
 

@@ -92,16 +92,22 @@ describe('status page', () => {
     expect(web).toContain('<td data-label="Instance">default</td>');
   });
 
-  test('failing rows show the hint on its own line, Markdown as strong text and link labels only', () => {
+  test('failing rows show the hint on its own line, Markdown as strong text, links to Adobe\'s pages only', () => {
     const page = statusPage(rows(), info, NOW);
     expect(rowHtml(page, 'web')).toContain(
       "<p class=\"hint\"><span class=\"hint-label\">What to do:</span> Check this module if the console and web connections don&#39;t work and trigger an <strong>xtk:session</strong> type error</p>",
     );
     const wf = rowHtml(page, 'wfserver');
     expect(wf).toContain('<span class="badge state-warning">WARNING</span>');
-    expect(wf).toContain('detailed in the Log precision section.</p>');
+    // The store resolved the table's relative link to Adobe's published page; the page links it.
+    expect(wf).toContain(
+      'detailed in the <a href="https://experienceleague.adobe.com/en/docs/campaign-classic/using/monitoring-campaign-classic/troubleshooting-toc/working-with-log-toc/log-precision" rel="noreferrer">Log precision</a> section.</p>',
+    );
     expect(wf).not.toContain('log-precision.md');
-    expect(wf).not.toContain('<a ');
+  });
+
+  test('a link that is not absolute https keeps its label only', () => {
+    expect(hintSegments('see [the docs](../../x.md) or [that](javascript:alert%281%29)')).toEqual([{ text: 'see the docs or that', kind: 'text' }]);
   });
 
   test('ok and disabled rows have no hint; disabled rows are greyed and say why', () => {

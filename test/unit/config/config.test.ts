@@ -39,7 +39,7 @@ describe('config', () => {
 
   test('an empty file means every default', () => {
     const config = parseConfig(plugins, '', FILE);
-    expect(config.modules.watchdog).toEqual({ enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1 });
+    expect(config.modules.watchdog).toEqual({ enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1, logErrors: { window: 900_000, critical: [], ignore: [] } });
     expect(config.campaign.nlserver).toBe('/usr/local/neolane/nl6/bin/nlserver');
   });
 

@@ -48,7 +48,7 @@ describe('plan', () => {
       ['system@default', true],
     ]);
     expect(plan.find((row) => row.key === 'stat@prod')?.note).toBe('not enabled on this host (no autoStart="true" for stat in config-prod.xml or serverConf.xml)');
-    expect(plan.find((row) => row.key === 'export@prod')?.note).toBe('no job configured (modules.export.jobs); export is not a resident process');
+    expect(plan.find((row) => row.key === 'export@prod')?.note).toBe('no log/export.log in var/prod and no job configured (modules.export.jobs); export is not a resident process');
     expect(plan.find((row) => row.module === 'trackinglogd')?.note).toBe('not enabled on this host (no autoStart="true" for trackinglogd in config-default.xml or serverConf.xml)');
     expect(plan.find((row) => row.module === 'web')?.note).toBe('enabled by autoStart in config-default.xml');
     expect(plan.find((row) => row.module === 'watchdog')?.note).toBe('expected on every Campaign server');
@@ -56,7 +56,7 @@ describe('plan', () => {
 
   test('web checks use the ports from serverConf.xml', async () => {
     const web = buildPlan(plugins, config(), await discoverInstall({ installDir })).find((row) => row.module === 'web')!;
-    expect(web.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'http_port', 'control_port', 'r_test', 'soap']);
+    expect(web.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'log_errors', 'http_port', 'control_port', 'r_test', 'soap']);
     const agent = new Agent({ config: config(), plugins, log: silentLogger, snapshotFactory: () => ({ processes: async () => [], sockets: async () => [] }) });
     await agent.runCycle(new Set(['web@default']));
     const status = agent.store.get('web@default')!;
@@ -68,7 +68,7 @@ describe('plan', () => {
     const plan = buildPlan(plugins, config('modules: {trackinglogd: {enabled: true}, watchdog: {enabled: false}}'), await discoverInstall({ installDir }));
     const trackinglogd = plan.find((row) => row.module === 'trackinglogd')!;
     expect(trackinglogd).toMatchObject({ enabled: true, note: 'enabled by modules.trackinglogd.enabled: true' });
-    expect(trackinglogd.checks.map((check) => checkId(check.name, check.labels))).toEqual(['process', 'monitor_missing', 'memory', 'redir_log{redir_instance="prod"}']);
+    expect(trackinglogd.checks.map((check) => checkId(check.name, check.labels))).toEqual(['process', 'monitor_missing', 'memory', 'log_errors', 'redir_log{redir_instance="prod"}']);
     expect(plan.find((row) => row.module === 'watchdog')).toMatchObject({ enabled: false, note: 'disabled by modules.watchdog.enabled: false' });
   });
 
@@ -88,7 +88,7 @@ describe('plan', () => {
     const watchdog = plan.find((row) => row.module === 'watchdog')!;
     expect(watchdog.enabled).toBe(true);
     expect(watchdog.blocked).toBeUndefined();
-    expect(watchdog.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory']);
+    expect(watchdog.checks.map((check) => check.name)).toEqual(['process', 'monitor_missing', 'memory', 'log_errors']);
   });
 });
 

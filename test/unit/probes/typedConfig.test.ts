@@ -95,7 +95,7 @@ describe('definePlugin: a probe sees its config typed and parsed', () => {
     const config = parseConfig([typed], 'modules:\n  typed:\n    slowResponse: 1m30s\n    relay: {host: relay.example, wait: 500ms}\n', FILE);
     expect(typed.expected(install, 'default', config)).toBe(true);
     typed.checks({ module: 'typed', instance: 'default', install, config: config.modules.typed!, timeoutMs: 10_000, campaign: config.campaign });
-    const expected = { enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1, restartGrace: 300_000, slowResponse: 90_000, relay: { host: 'relay.example', wait: 500 }, names: [] };
+    const expected = { enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1, logErrors: { window: 900_000, critical: [], ignore: [] }, restartGrace: 300_000, slowResponse: 90_000, relay: { host: 'relay.example', wait: 500 }, names: [] };
     expect(seenConfig).toEqual(expected);
     expect(seenOwn).toEqual(expected);
   });
@@ -103,7 +103,7 @@ describe('definePlugin: a probe sees its config typed and parsed', () => {
   test('a config parsed without the plugin: expected sees the block `{}` gives', () => {
     const config = parseConfig([], '', FILE);
     expect(typed.expected(install, 'default', config)).toBe(true);
-    expect(seenOwn).toEqual({ enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1, restartGrace: 300_000, slowResponse: 2_000, names: [] });
+    expect(seenOwn).toEqual({ enabled: 'auto', failuresBeforeCritical: 2, successesBeforeOk: 1, logErrors: { window: 900_000, critical: [], ignore: [] }, restartGrace: 300_000, slowResponse: 2_000, names: [] });
   });
 
   test('a plugin redefining a key every module has is refused when the schema is built', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { plugins } from '../../../probes/index.js';
-import { HINT_LINK_TARGETS, resolveHintLinks, resolveHintTarget } from '../../../src/output/hintLinks.js';
+import { HINT_LINK_TARGETS, resolveHintLinks, resolveHintTarget } from '../../../src/core/hintLinks.js';
 
 const MARKDOWN_LINK = /\[([^\]\n]*)\]\(([^)\s]*)\)/g;
 const relativeLinks = (text: string): Array<{ text: string; target: string }> =>
