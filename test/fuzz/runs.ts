@@ -7,7 +7,18 @@
 import fc from 'fast-check';
 import { performance } from 'node:perf_hooks';
 
-export const NUM_RUNS = 10_000;
+/**
+ * FUZZ_RUNS if set, else 10,000. `npm test` sets 1,000 (scripts/test.mjs) unless FUZZ_RUNS is already
+ * set: `FUZZ_RUNS=10000 npm test` runs the full count.
+ */
+export const NUM_RUNS = fuzzRuns(process.env.FUZZ_RUNS);
+
+function fuzzRuns(text: string | undefined): number {
+  if (text === undefined || text === '') return 10_000;
+  const runs = Number(text);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`FUZZ_RUNS must be a positive integer, got ${JSON.stringify(text)}`);
+  return runs;
+}
 
 /** A single case slower than this fails: a hang guard (bound), not a speed assertion. */
 export const CASE_LIMIT_MS = 1000;
