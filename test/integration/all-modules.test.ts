@@ -48,7 +48,7 @@ beforeAll(async () => {
   await jobFile(path.join(sim.varDir, 'staging', 'upload'), 'crm.csv', 60_000);
   await jobFile(path.join(sim.root, 'tracking-runs', 'prod'), 'tracking.log', 60_000, 'consolidation done\n');
   config = await sim.writeAgentConfig({
-    defaults: { timeout: '3s' },
+    defaults: { timeout: '20s' },
     modules: {
       system: { enabled: false },
       trackinglogd: { growthWarning: '5s', growthCritical: '10s' },

@@ -25,7 +25,7 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
   configFile = await sim.writeAgentConfig(
     {
-      defaults: { schedule: '* * * * * *', timeout: '5s' },
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
       modules: {
         system: { enabled: false },
         trackinglogd: { growthWarning: '10s', growthCritical: '20s' },

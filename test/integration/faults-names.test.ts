@@ -156,7 +156,7 @@ describe('hostile names discovered in the install', () => {
       YAML.stringify({
         listen: `127.0.0.1:${port}`,
         campaign: { installDir },
-        defaults: { schedule: '* * * * * *', timeout: '5s' },
+        defaults: { schedule: '* * * * * *', timeout: '20s' },
         modules: {
           system: { enabled: false },
           // mta@ok1 has no process: the agent will run `nlserver start mta@ok1`, with names it checked.
