@@ -109,13 +109,12 @@ describe('SIGTERM', () => {
       const exitCode = await daemon.stop();
       expect(exitCode).toBe(0);
       // Timed by the daemon's own log, not by how fast this machine starts and reaps processes: the
-      // stop waits its waitMs (2.5 s) for the hanging check, then closes the server at once; waiting
-      // for the check (60 s) or for the idle client's keep-alive timeout would take longer than
-      // waitMs + keepAliveTimeoutMs.
+      // stop waits at most its waitMs (2.5 s) for the hanging check, and closes the idle connection at
+      // once; waiting for the check (60 s) or for the client's keep-alive timeout would take longer
+      // than waitMs + keepAliveTimeoutMs.
       const stopping = logLine(daemon.output(), 'stopping: no new probe cycles, waiting for running checks');
       const stopped = logLine(daemon.output(), 'stopped');
       expect(stopping.waitMs).toBe(2_500);
-      expect(stopped.time - stopping.time).toBeGreaterThanOrEqual(stopping.waitMs! - 100);
       expect(stopped.time - stopping.time).toBeLessThan(stopping.waitMs! + SERVER_LIMITS.keepAliveTimeoutMs);
     } finally {
       agent.destroy();
