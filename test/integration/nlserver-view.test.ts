@@ -20,7 +20,8 @@ async function checkJson(configFile: string, ...extra: string[]): Promise<{ exit
 const MODULES = ['--module', 'nlserver', '--module', 'mta', '--module', 'web'];
 
 beforeAll(async () => {
-  sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200 });
+  // Campaign's default restart time: the daily-restart test below sets the clock around it.
+  sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200, processRestartTime: '06:00:00' });
   // nlserver gets 4 s (the hanging test waits for it), checks 20 s: only a hung nlserver times out, however loaded the machine.
   config = await sim.writeAgentConfig({ defaults: { timeout: '20s' }, campaign: { nlserverTimeout: '4s' }, modules: { system: { enabled: false } } });
 }, 60_000);

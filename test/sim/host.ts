@@ -55,6 +55,13 @@ export interface SimOptions {
   logIntervalMs?: number;
   /** How long start() and startModule() wait for processes and ports. Default 15000. */
   readyTimeoutMs?: number;
+  /**
+   * serverConf `processRestartTime` (`HH:MM:SS`, local time) of every module. Default: 12 hours from
+   * now, so that the daily-restart grace (a killed module is a warning, not critical, for 5 minutes
+   * after it) never overlaps a test that kills modules on the real clock. Campaign's own default,
+   * 06:00:00, is for tests that inject a clock.
+   */
+  processRestartTime?: string;
 }
 
 export interface SimControl {
@@ -521,7 +528,7 @@ export class SimulatedHost {
       await writeFile(path.join(this.trackingDir(instance), lib.trackingFileName(0x1000n)), '');
     }
 
-    await writeFile(path.join(conf, 'serverConf.xml'), this.serverConf());
+    await writeFile(path.join(conf, 'serverConf.xml'), this.serverConf(opts.processRestartTime ?? farFromNow()));
     await writeFile(path.join(conf, 'config-default.xml'), this.configDefault());
     for (const instance of this.instances) await writeFile(path.join(conf, `config-${instance}.xml`), this.configInstance(instance));
     const customer = path.join(this.installDir, 'customer.sh');
@@ -558,8 +565,8 @@ export class SimulatedHost {
     return this.plan.some((e) => e.module === module && e.instance === instance);
   }
 
-  private serverConf(): string {
-    const restart = 'processRestartTime="06:00:00"';
+  private serverConf(restartTime: string): string {
+    const restart = `processRestartTime="${restartTime}"`;
     return [
       "<?xml version='1.0' encoding='UTF-8'?>",
       '<!-- serverConf.xml of a simulated Adobe Campaign Classic host -->',
@@ -699,4 +706,10 @@ export function deepMerge(base: Record<string, unknown>, extra: Record<string, u
     result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return result;
+}
+
+/** Local time of day 12 hours from now, `HH:MM:SS`: as far as a daily time gets from any test run. */
+function farFromNow(): string {
+  const at = new Date(Date.now() + 12 * 3_600_000);
+  return [at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
