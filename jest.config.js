@@ -7,5 +7,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
   testTimeout: 30000,
+  testSequencer: '<rootDir>/test/lane-sequencer.cjs',
   reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };

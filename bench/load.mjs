@@ -70,7 +70,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 try {
-  sim = await SimulatedHost.start({ instances: INSTANCES, trackingIntervalMs: 200 });
+  // The Node stand-in nlserver, as the recorded results were measured.
+  sim = await SimulatedHost.start({ instances: INSTANCES, trackingIntervalMs: 200, nlserverService: false });
   const configFile = await sim.writeAgentConfig({
     logLevel: 'info',
     defaults: { schedule: SCHEDULE },

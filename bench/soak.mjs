@@ -140,7 +140,8 @@ const env = environment();
 let sim;
 let result;
 try {
-  sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
+  // The Node stand-in nlserver, as the recorded results were measured.
+  sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200, nlserverService: false });
   const configFile = await sim.writeAgentConfig({
     logLevel: 'warn',
     campaign: { nlserverTimeout: HANG_BOUND },

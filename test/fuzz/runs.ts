@@ -7,19 +7,39 @@
 import fc from 'fast-check';
 import { performance } from 'node:perf_hooks';
 
-export const NUM_RUNS = 10_000;
+/**
+ * FUZZ_RUNS if set, else 10,000. `npm test` sets 1,000 (scripts/test.mjs) unless FUZZ_RUNS is already
+ * set: `FUZZ_RUNS=10000 npm test` runs the full count.
+ */
+export const NUM_RUNS = fuzzRuns(process.env.FUZZ_RUNS);
 
-/** A single case slower than this fails: a hang guard (bound), not a speed assertion. */
+function fuzzRuns(text: string | undefined): number {
+  if (text === undefined || text === '') return 10_000;
+  const runs = Number(text);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`FUZZ_RUNS must be a positive integer, got ${JSON.stringify(text)}`);
+  return runs;
+}
+
+/**
+ * A single case slower than this fails: a hang guard (bound), not a speed assertion. A case over it
+ * is run twice more and judged by its fastest run: a loaded machine may pause one run (scheduling,
+ * GC), a quadratic loop or a backtracking regex is slow every time. The slowest cases take about a
+ * quarter of it on a loaded 2-core machine.
+ */
 export const CASE_LIMIT_MS = 1000;
+const CASE_TRIES = 3;
 
 /** Asserts a property over NUM_RUNS cases, each bounded in time. */
 export function check<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) => void): void {
   fc.assert(
     fc.property(arbitrary, (value) => {
-      const started = performance.now();
-      predicate(value);
-      const elapsed = performance.now() - started;
-      if (elapsed >= CASE_LIMIT_MS) throw new Error(`one case took ${Math.round(elapsed)} ms (bound ${CASE_LIMIT_MS} ms)`);
+      let fastest = Infinity;
+      for (let tries = 0; tries < CASE_TRIES && fastest >= CASE_LIMIT_MS; tries++) {
+        const started = performance.now();
+        predicate(value);
+        fastest = Math.min(fastest, performance.now() - started);
+      }
+      if (fastest >= CASE_LIMIT_MS) throw new Error(`one case took ${Math.round(fastest)} ms at best of ${CASE_TRIES} runs (bound ${CASE_LIMIT_MS} ms)`);
     }),
     { numRuns: NUM_RUNS },
   );

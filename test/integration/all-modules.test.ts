@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SimulatedHost } from '../sim/host.js';
-import { check, row, runCli, type StatusDoc } from './helpers.js';
+import { check, durationMs, row, runCli, type StatusDoc } from './helpers.js';
 
 // One simulated host with three instances and every module; each test breaks one thing and repairs
 // it. The `system` row depends on the machine running the tests, so it has its own tests.
 let sim: SimulatedHost;
 let config: string;
+/** When beforeAll wrote the export job's file, dated 60 s back. */
+let exportWrittenAt: number;
 
 async function checkJson(configFile: string, ...extra: string[]): Promise<{ exitCode: number | undefined; doc: StatusDoc }> {
   const result = await runCli(['check', '--config', configFile, '--format', 'json', ...extra]);
@@ -17,22 +19,36 @@ async function checkJson(configFile: string, ...extra: string[]): Promise<{ exit
 
 const states = (doc: StatusDoc) => doc.modules.map((entry) => `${entry.module}@${entry.instance}=${entry.state}`);
 
-async function jobFile(dir: string, name: string, ageMs: number, content = 'id;email\n1;a@example.com\n'): Promise<void> {
+/** Writes a file dated `ageMs` back; returns when (so the age a later check reports is bounded). */
+async function jobFile(dir: string, name: string, ageMs: number, content = 'id;email\n1;a@example.com\n'): Promise<number> {
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, name);
   await writeFile(file, content);
-  const when = new Date(Date.now() - ageMs);
+  const writtenAt = Date.now();
+  const when = new Date(writtenAt - ageMs);
   await utimes(file, when, when);
+  return writtenAt;
+}
+
+/**
+ * `message` matches `pattern`, whose group is the age shown: at least `ageMs` (how old the file was
+ * made) and at most that plus the time since `writtenAt` (when it was made so; the check ran since).
+ */
+function expectAge(message: string, pattern: RegExp, ageMs: number, writtenAt: number): void {
+  expect(message).toMatch(pattern);
+  const shown = durationMs(pattern.exec(message)![1]!);
+  expect(shown).toBeGreaterThanOrEqual(ageMs);
+  expect(shown).toBeLessThanOrEqual(ageMs + (Date.now() - writtenAt));
 }
 
 beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod', 'staging', 'test'], trackingIntervalMs: 200 });
   const exportDir = path.join(sim.varDir, 'prod', 'export');
-  await jobFile(exportDir, 'recipients_20261125.csv', 60_000);
+  exportWrittenAt = await jobFile(exportDir, 'recipients_20261125.csv', 60_000);
   await jobFile(path.join(sim.varDir, 'staging', 'upload'), 'crm.csv', 60_000);
   await jobFile(path.join(sim.root, 'tracking-runs', 'prod'), 'tracking.log', 60_000, 'consolidation done\n');
   config = await sim.writeAgentConfig({
-    defaults: { timeout: '3s' },
+    defaults: { timeout: '20s' },
     modules: {
       system: { enabled: false },
       trackinglogd: { growthWarning: '5s', growthCritical: '10s' },
@@ -77,7 +93,8 @@ describe('a three-instance host, all modules', () => {
     expect(check(doc, 'stat', 'udp_port', 'test').message).toContain(String(sim.statPorts.test));
     expect(check(doc, 'web', 'memory').message).toMatch(/web uses [\d.]+ MiB \(nlserver pdump\)/);
     expect(check(doc, 'nlserver', 'pdump').message).toMatch(/^nlserver pdump: \d+ tasks in /);
-    expect(check(doc, 'export', 'job_recipients', 'prod').message).toMatch(/^recipients_20261125\.csv written 1m ago$/);
+    // 60 s old when written, read by the check some (machine-dependent) time later: `1m ago`, `1m 3s ago`, ...
+    expectAge(check(doc, 'export', 'job_recipients', 'prod').message, /^recipients_20261125\.csv written (.+) ago$/, 60_000, exportWrittenAt);
     expect(check(doc, 'tracking', 'r_test', 'prod').state).toBe('ok');
     expect(row(doc, 'export', 'staging').detail).toContain('no job configured (modules.export.jobs)');
   });
@@ -143,7 +160,7 @@ describe('a three-instance host, all modules', () => {
 
   test('export job without fresh output, import job whose output reports an error: critical with their hints', async () => {
     const exportDir = path.join(sim.varDir, 'prod', 'export');
-    await jobFile(exportDir, 'recipients_20261125.csv', 3 * 3_600_000);
+    const writtenAt = await jobFile(exportDir, 'recipients_20261125.csv', 3 * 3_600_000);
     await jobFile(path.join(sim.varDir, 'staging', 'upload'), 'crm.csv', 1000, 'started\nerror: IMP-398 duplicate key\n');
     try {
       const { doc } = await checkJson(config, '--module', 'export', '--module', 'import');
@@ -151,7 +168,7 @@ describe('a three-instance host, all modules', () => {
         state: 'critical',
         remediation: 'The operator who scheduled this export needs to re-launch it. Either delta or full re-launch.',
       });
-      expect(check(doc, 'export', 'job_recipients', 'prod').message).toBe('recipients_20261125.csv written 3h ago, older than 1h');
+      expectAge(check(doc, 'export', 'job_recipients', 'prod').message, /^recipients_20261125\.csv written (.+) ago, older than 1h$/, 3 * 3_600_000, writtenAt);
       expect(row(doc, 'import', 'staging').state).toBe('critical');
       expect(check(doc, 'import', 'job_crm', 'staging').message).toContain('IMP-398 duplicate key');
     } finally {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   await writeFile(soapPasswordFile, `${SOAP_PASSWORD}\n`, { mode: 0o600 });
   await writeFile(pop3PasswordFile, `${POP3_PASSWORD}\n`, { mode: 0o600 });
   const file = await sim.writeAgentConfig({
-    defaults: { schedule: '* * * * * *', timeout: '3s' },
+    defaults: { schedule: '* * * * * *', timeout: '20s' },
     campaign: { soap: { login: 'monitoring', passwordFile: soapPasswordFile } },
     modules: {
       // The machine running the tests is whatever it is: thresholds out of reach, readings real.

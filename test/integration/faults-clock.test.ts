@@ -22,7 +22,8 @@ let sim: SimulatedHost;
 let config: AgentConfig;
 
 beforeAll(async () => {
-  sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
+  // Campaign's default restart time: the daily-restart test below sets the clock around it.
+  sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200, processRestartTime: '06:00:00' });
   const file = await sim.writeAgentConfig({
     modules: {
       system: { enabled: false },

@@ -28,7 +28,7 @@ describe('a full disk for the agent’s own logs', () => {
     const config = await sim.writeAgentConfig(
       {
         logLevel: 'debug',
-        defaults: { schedule: '* * * * * *', timeout: '3s' },
+        defaults: { schedule: '* * * * * *', timeout: '20s' },
         modules: { system: { enabled: false } },
       },
       'full-disk.yaml',

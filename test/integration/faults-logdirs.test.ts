@@ -25,7 +25,7 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
   configFile = await sim.writeAgentConfig(
     {
-      defaults: { schedule: '* * * * * *', timeout: '5s' },
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
       modules: {
         system: { enabled: false },
         trackinglogd: { growthWarning: '10s', growthCritical: '20s' },
@@ -56,10 +56,16 @@ async function withDaemon(run: (daemon: FaultDaemon) => Promise<void>): Promise<
   }
 }
 
+/**
+ * Deletes a directory the simulated modules may be writing into: a file created between the listing
+ * and the rmdir (ENOTEMPTY) is deleted on a retry.
+ */
+const removeDir = (dir: string) => rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 10 });
+
 /** Makes `dir` unreadable for the agent (see the top of the file); returns the undo. */
 async function makeUnreadable(dir: string): Promise<() => Promise<void>> {
   if (ROOT) {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
     await writeFile(dir, 'a regular file where a directory should be\n');
     return async () => {
       await rm(dir, { force: true });
@@ -78,7 +84,7 @@ describe('the tracking log directory', () => {
     const dir = sim.trackingDir(INSTANCE);
     expect(dir).toBe(path.join(sim.varDir, INSTANCE, 'redir', 'log'));
     await withDaemon(async (daemon) => {
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
       try {
         const doc = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'critical');
         expect(findCheck(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE })).toMatchObject({ state: 'critical', message: `directory ${dir} does not exist` });
@@ -116,7 +122,7 @@ describe('the module log directory', () => {
     const dir = path.join(sim.varDir, INSTANCE, 'log');
     await withDaemon(async (daemon) => {
       await sim.setControl({ silentModules: SILENT });
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
       try {
         const doc = await daemon.statusWhen((status) => ['mta', 'wfserver', 'inMail'].every((module) => findRow(status, module, INSTANCE).state === 'warning'));
         for (const module of ['mta', 'wfserver', 'inMail']) {

@@ -161,7 +161,7 @@ beforeAll(async () => {
   configFile = await sim.writeAgentConfig(
     {
       logLevel: 'debug',
-      defaults: { schedule: '* * * * * *', timeout: '3s' },
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
       campaign: { soap: { login: 'monitoring', passwordFile: soapPasswordFile, url: proxy.url } },
       modules: {
         system: { enabled: false },

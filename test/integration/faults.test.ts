@@ -28,12 +28,14 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
   configFile = await sim.writeAgentConfig(
     {
-      defaults: { schedule: '* * * * * *', timeout: '5s' },
-      campaign: { nlserverTimeout: '2s' },
+      // Timeouts far apart, so that which one ended a check or a cycle shows whatever the machine's
+      // speed: a hung web check ends at 4 s, a hung nlserver at 4 s, anything else would need 20 s.
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
+      campaign: { nlserverTimeout: '4s' },
       modules: {
         // The system row reads the machine running the tests: it has its own tests.
         system: { enabled: false },
-        web: { timeout: '2s' },
+        web: { timeout: '4s' },
         // Its own schedule (the same period written differently is another cycle): unaffected by the
         // web row's slow cycle. stat@faults is also checked every second on that schedule.
         stat: { schedule: '*/1 * * * * *' },
@@ -43,7 +45,7 @@ beforeAll(async () => {
     'faults.yaml',
   );
   daemon = await FaultDaemon.start(configFile);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) expect(await daemon.stop()).toBe(0);
@@ -62,6 +64,7 @@ async function sampleStatus(forMs: number, everyMs = 250): Promise<{ doc: FullSt
 }
 
 const distinct = (values: number[]): number[] => [...new Set(values)].sort((a, b) => a - b);
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const gaps = (values: number[]): number[] => values.slice(1).map((value, index) => value - values[index]!);
 
 /** Processes running the simulated host's bin/nlserver (pdump, monitor) right now. */
@@ -76,49 +79,52 @@ async function nlserverRuns(): Promise<number[]> {
 }
 
 describe('a probe target hanging forever', () => {
-  test('web is unknown with "timeout" after its 2 s, while the other rows keep their cadence', async () => {
+  test('web is unknown with "timeout" after its 4 s, while the other rows keep their cadence', async () => {
     await sim.setControl({ rTest: 'hang', soap: 'hang' });
     try {
       const hung = await daemon.statusWhen(
         // Rows are flap-damped (failuresBeforeCritical, 2 by default): the row follows its checks a run later.
         (doc) => findRow(doc, 'web').state === 'unknown' && findCheck(doc, 'web', 'r_test').state === 'unknown' && findCheck(doc, 'web', 'soap').state === 'unknown',
-        20_000,
+        30_000,
       );
       for (const name of ['r_test', 'soap']) {
         const check = findCheck(hung, 'web', name);
-        expect(check.message).toBe('check did not finish within 2s (timeout)');
-        // The deadline is the module's timeout, not defaults.timeout (5s): honoured, not waited past.
-        expect(check.durationMs).toBeGreaterThanOrEqual(1900);
-        expect(check.durationMs).toBeLessThan(4500);
+        expect(check.message).toBe('check did not finish within 4s (timeout)');
+        // The deadline is the module's timeout, not defaults.timeout (20s): honoured, not waited past.
+        expect(check.durationMs).toBeGreaterThanOrEqual(3900);
+        expect(check.durationMs).toBeLessThan(10_000);
       }
       expect(findRow(hung, 'web').state).toBe('unknown');
-      expect(findRow(hung, 'web').detail).toContain('r_test: check did not finish within 2s (timeout)');
+      expect(findRow(hung, 'web').detail).toContain('r_test: check did not finish within 4s (timeout)');
       // What answers is still judged.
       expect(findCheck(hung, 'web', 'http_port').state).toBe('ok');
 
-      const samples = await sampleStatus(9_000);
+      const samples = await sampleStatus(12_000);
       for (const { doc, healthz } of samples) {
         expect(healthz).toBe(200);
         expect(findRow(doc, 'web').state).toBe('unknown');
       }
       const runs = (module: string, instance = 'default') => distinct(samples.map(({ doc }) => lastRunMs(doc, module, instance)));
-      // Same schedule as web: its cycle lasts the 2 s timeout, then the next tick starts it again.
-      // Every cycle moves lastRun on, and no gap is longer than the timeout plus two intervals (+ slack).
+      // Same schedule as web: its cycle lasts the 4 s timeout, then the next tick starts it again.
+      // Every cycle moves lastRun on, and no gap comes near the 20 s a cycle held past web's timeout would take.
       for (const [module, instance] of [['nlserver', 'default'], ['web', 'default'], ['mta', INSTANCE]] as const) {
         const seen = runs(module, instance);
         expect(seen.length).toBeGreaterThanOrEqual(2);
-        for (const gap of gaps(seen)) expect(gap).toBeLessThanOrEqual(2_000 + 2 * 1_000 + 1_500);
+        for (const gap of gaps(seen)) expect(gap).toBeLessThan(10_000);
       }
-      // Another schedule is another cycle: stat@faults is not held by web at all.
+      // Another schedule is another cycle: stat@faults is not held by web at all. It runs more often
+      // than web, and most of its gaps (a tick, or an nlserver run on a loaded machine) are shorter
+      // than web's shortest (its 4 s timeout and a tick): held by web, they would be the same.
       const stat = runs('stat', INSTANCE);
-      expect(stat.length).toBeGreaterThanOrEqual(4);
-      for (const gap of gaps(stat)) expect(gap).toBeLessThanOrEqual(2_500);
+      const web = runs('web');
+      expect(stat.length).toBeGreaterThan(web.length + 1);
+      expect(median(gaps(stat))).toBeLessThan(Math.min(...gaps(web)));
     } finally {
       await sim.setControl({ rTest: 'ok', soap: 'fault' });
     }
     const back = await daemon.statusWhen((doc) => findCheck(doc, 'web', 'r_test').state === 'ok' && findCheck(doc, 'web', 'soap').state === 'ok');
-    expect(findCheck(back, 'web', 'r_test').durationMs).toBeLessThan(2_000);
-  }, 60_000);
+    expect(findCheck(back, 'web', 'r_test').durationMs).toBeLessThan(4_000);
+  }, 120_000);
 });
 
 describe('nlserver hanging or printing 10 MB', () => {
@@ -127,18 +133,18 @@ describe('nlserver hanging or printing 10 MB', () => {
     try {
       const doc = await daemon.statusWhen(
         (status) => findRow(status, 'nlserver').state === 'unknown' && findCheck(status, 'nlserver', 'pdump').message.includes('timed out'),
-        20_000,
+        30_000,
       );
       expect(findRow(doc, 'nlserver').state).toBe('unknown');
-      expect(findCheck(doc, 'nlserver', 'pdump').message).toBe('nlserver pdump failed: nlserver timed out after 2000 ms; modules are judged from the process table');
+      expect(findCheck(doc, 'nlserver', 'pdump').message).toBe('nlserver pdump failed: nlserver timed out after 4000 ms; modules are judged from the process table');
       expect(findCheck(doc, 'nlserver', 'monitor_missing').message).toBe(
-        'nlserver monitor -missing failed: nlserver timed out after 2000 ms; modules are judged from the process table',
+        'nlserver monitor -missing failed: nlserver timed out after 4000 ms; modules are judged from the process table',
       );
       const mta = findRow(doc, 'mta', INSTANCE);
       expect(mta.state).toBe('ok');
       expect(findCheck(doc, 'mta', 'process', INSTANCE).message).toMatch(/^mta@faults running \(pid \d+, up /);
       expect(findCheck(doc, 'mta', 'monitor_missing', INSTANCE).message).toContain('judged from the process table');
-      expect(findCheck(doc, 'mta', 'memory', INSTANCE).message).toMatch(/^mta@faults resident [\d.]+ MiB from \/proc \(nlserver pdump failed \(nlserver timed out after 2000 ms\)\)$/);
+      expect(findCheck(doc, 'mta', 'memory', INSTANCE).message).toMatch(/^mta@faults resident [\d.]+ MiB from \/proc \(nlserver pdump failed \(nlserver timed out after 4000 ms\)\)$/);
       expect((await daemon.get('/metrics')).body).toContain('campaign_nlserver_up{command="pdump"} 0');
       expect((await daemon.get('/healthz')).status).toBe(200);
     } finally {
@@ -147,7 +153,7 @@ describe('nlserver hanging or printing 10 MB', () => {
     await daemon.statusWhen((status) => findRow(status, 'nlserver').state === 'ok', 20_000);
     // Every hung run was killed: none is left behind.
     await waitFor(async () => (await nlserverRuns()).length === 0, 10_000, () => 'hung nlserver runs are still alive');
-  }, 60_000);
+  }, 120_000);
 
   test('10 MB of output: cut at 256 KiB, the row says so, module rows still judged, daemon memory bounded', async () => {
     // Warm: the daemon has run for a while, so its heap has its working size.
@@ -182,7 +188,7 @@ describe('nlserver hanging or printing 10 MB', () => {
     const growth = Math.max(...rss) - before;
     expect(growth).toBeLessThan(50 * MIB);
     await daemon.statusWhen((status) => findRow(status, 'nlserver').state === 'ok', 20_000);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('tracking logs rotated and purged during short growth windows', () => {
@@ -205,12 +211,17 @@ describe('tracking logs rotated and purged during short growth windows', () => {
     // Everything purged at once: trackinglogd starts a new file, lower-numbered than the last one.
     await sim.purgeTrackingLogs(INSTANCE, 0);
     await watch(2_500);
+    // ... and the check finds it growing, however long a loaded machine takes to get there.
+    const last = await daemon.statusWhen((doc) => {
+      const check = findCheck(doc, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE });
+      seen.push(`${check.state}: ${check.message}`);
+      return check.message.startsWith('newest ');
+    });
     // The windows are 3 s / 6 s, the run 15 s: a missed activity would have shown.
     expect(seen.filter((line) => !line.startsWith('ok: '))).toEqual([]);
     expect(seen.some((line) => line.includes(rotated[3]!))).toBe(true);
-    const last = await daemon.status();
     expect(findCheck(last, 'trackinglogd', 'redir_log', 'default', { redir_instance: INSTANCE }).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew \d+ms ago|^newest 0x[0-9A-F]{16}\.log grew \d+s ago/);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('a process restarting between the snapshot and the check', () => {
@@ -242,7 +253,8 @@ describe('a process restarting between the snapshot and the check', () => {
     expect(all.filter((line) => /^unknown|check failed|check returned|NaN|undefined/.test(line))).toEqual([]);
     const processLines = [...seen.get('process')!];
     for (const line of processLines) {
-      expect(line).toMatch(/^ok: stat@faults running \(pid [1-9]\d*, up \d+(ms|s)\)$|^critical: no 'nlserver stat \.\.\. -instance:faults' process found$/);
+      // Up since the file started (a minute or more, on a slow machine), or since a restart here.
+      expect(line).toMatch(/^ok: stat@faults running \(pid [1-9]\d*, up \d+(ms|s|m|h)( \d+(s|m))?\)$|^critical: no 'nlserver stat \.\.\. -instance:faults' process found$/);
     }
     expect(processLines.some((line) => line.startsWith('critical'))).toBe(true);
     for (const line of seen.get('udp_port')!) expect(line).toMatch(/^(ok|critical): /);
@@ -250,7 +262,7 @@ describe('a process restarting between the snapshot and the check', () => {
     const pid = sim.pid('stat', INSTANCE);
     const doc = await daemon.statusWhen((status) => findRow(status, 'stat', INSTANCE).state === 'ok');
     expect(findCheck(doc, 'stat', 'process', INSTANCE).message).toContain(`pid ${pid},`);
-  }, 60_000);
+  }, 120_000);
 
   test('a process table read just before the process exited: the checks judge it, nothing throws', async () => {
     const { config } = await loadConfig(plugins, configFile);
@@ -281,7 +293,7 @@ describe('a process restarting between the snapshot and the check', () => {
       const checks = Object.fromEntries(first.checks.map((check) => [check.name, check]));
       // The snapshot still lists it: running, with a sane uptime, as the table said.
       expect(checks.process).toMatchObject({ state: 'ok' });
-      expect(checks.process!.message).toMatch(new RegExp(`^stat@faults running \\(pid ${pid}, up \\d+(ms|s)\\)$`));
+      expect(checks.process!.message).toMatch(new RegExp(`^stat@faults running \\(pid ${pid}, up \\d+(ms|s|m|h)( \\d+(s|m))?\\)$`));
       expect(checks.process!.values.uptime_seconds).toBeGreaterThanOrEqual(0);
       // What is read after the exit says it is gone: the row is critical, not unknown.
       expect(checks.udp_port!.state).toBe('critical');
@@ -299,5 +311,5 @@ describe('a process restarting between the snapshot and the check', () => {
     }
     await daemon.statusWhen((status) => findRow(status, 'stat', INSTANCE).state === 'ok');
     expect(daemon.alive()).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });

@@ -17,7 +17,8 @@ async function checkJson(...extra: string[]): Promise<{ exitCode: number | undef
 beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200 });
   config = await sim.writeAgentConfig({
-    defaults: { timeout: '2s' },
+    // Generous: a check that ends by its timeout is a failure here, however loaded the machine.
+    defaults: { timeout: '20s' },
     // The system row reads the machine running the tests: it has its own tests.
     modules: { system: { enabled: false }, trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
   });
@@ -173,10 +174,13 @@ describe('check when a module breaks', () => {
   });
 
   test('a check that hangs past its timeout is unknown, the others still report', async () => {
+    // A timeout of its own: short, as the test waits for it; long enough for the checks that answer.
+    const hangConfig = await sim.writeAgentConfig({ defaults: { timeout: '4s' }, modules: { system: { enabled: false } } }, 'hang.yaml');
     await sim.setControl({ rTest: 'hang' });
     try {
-      const { doc, exitCode } = await checkJson('--module', 'web');
-      expect(check(doc, 'web', 'r_test')).toMatchObject({ state: 'unknown', message: 'check did not finish within 2s (timeout)' });
+      const result = await runCli(['check', '--config', hangConfig, '--format', 'json', '--module', 'web']);
+      const { doc, exitCode } = { doc: JSON.parse(result.stdout) as StatusDoc, exitCode: result.exitCode };
+      expect(check(doc, 'web', 'r_test')).toMatchObject({ state: 'unknown', message: 'check did not finish within 4s (timeout)' });
       expect(check(doc, 'web', 'process').state).toBe('ok');
       expect(check(doc, 'web', 'soap').state).toBe('ok');
       expect(row(doc, 'web').state).toBe('unknown');
@@ -203,7 +207,7 @@ describe('the daemon over HTTP', () => {
 
   beforeAll(async () => {
     fastConfig = await sim.writeAgentConfig({
-      defaults: { schedule: '* * * * * *', timeout: '2s' },
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
       modules: { system: { enabled: false }, trackinglogd: { growthWarning: '2s', growthCritical: '4s' } },
     }, 'daemon.yaml');
     const { listen } = YAML.parse(await readFile(fastConfig, 'utf8')) as { listen: string };
@@ -302,7 +306,7 @@ describe('what discovery decides', () => {
   test('a module disabled by _autoStart is disabled, not failing, and the exit code stays 0', async () => {
     const other = await SimulatedHost.start({ instances: ['prod'], underscoreDisabled: ['trackinglogd'] });
     try {
-      const file = await other.writeAgentConfig({ defaults: { timeout: '2s' }, modules: { system: { enabled: false } } });
+      const file = await other.writeAgentConfig({ defaults: { timeout: '20s' }, modules: { system: { enabled: false } } });
       const result = await runCli(['check', '--config', file, '--format', 'json']);
       const doc = JSON.parse(result.stdout) as StatusDoc;
       expect(row(doc, 'trackinglogd')).toMatchObject({ state: 'disabled', checks: [] });

@@ -84,6 +84,14 @@ export class Daemon {
   }
 }
 
+/** Milliseconds of a duration as the agent prints it (`1m 2s`, `3h`, `850ms`: src/checks/format.ts). */
+export function durationMs(text: string): number {
+  const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const parts = text.split(' ').map((part) => /^(\d+)(ms|s|m|h|d)$/.exec(part));
+  if (parts.length === 0 || parts.some((match) => match === null)) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return parts.reduce((sum, match) => sum + Number(match![1]) * UNITS[match![2]!]!, 0);
+}
+
 export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

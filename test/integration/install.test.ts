@@ -106,7 +106,7 @@ describe('the single-file bundle', () => {
 
   test('check probes a simulated Campaign host: every module ok, exit 0', async () => {
     sim = await SimulatedHost.start({ instances: ['prod'] });
-    const config = await sim.writeAgentConfig({ defaults: { timeout: '5s' }, modules: { system: { enabled: false } } });
+    const config = await sim.writeAgentConfig({ defaults: { timeout: '20s' }, modules: { system: { enabled: false } } });
     const result = await run(['check', '--config', config, '--format', 'json']);
     const doc = JSON.parse(result.stdout) as StatusDoc;
     const states = doc.modules.filter((entry) => entry.state !== 'disabled').map((entry) => `${entry.module}@${entry.instance}=${entry.state}`);

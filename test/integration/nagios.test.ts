@@ -10,7 +10,7 @@ let config: string;
 beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod'] });
   // The system row reads the machine running the tests: it has its own tests.
-  config = await sim.writeAgentConfig({ defaults: { timeout: '2s' }, modules: { system: { enabled: false } } }, 'nagios.yaml');
+  config = await sim.writeAgentConfig({ defaults: { timeout: '20s' }, modules: { system: { enabled: false } } }, 'nagios.yaml');
 });
 
 afterAll(async () => {

@@ -20,8 +20,10 @@ async function checkJson(configFile: string, ...extra: string[]): Promise<{ exit
 const MODULES = ['--module', 'nlserver', '--module', 'mta', '--module', 'web'];
 
 beforeAll(async () => {
-  sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200 });
-  config = await sim.writeAgentConfig({ defaults: { timeout: '4s' }, campaign: { nlserverTimeout: '2s' }, modules: { system: { enabled: false } } });
+  // Campaign's default restart time: the daily-restart test below sets the clock around it.
+  sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200, processRestartTime: '06:00:00' });
+  // nlserver gets 4 s (the hanging test waits for it), checks 20 s: only a hung nlserver times out, however loaded the machine.
+  config = await sim.writeAgentConfig({ defaults: { timeout: '20s' }, campaign: { nlserverTimeout: '4s' }, modules: { system: { enabled: false } } });
 }, 60_000);
 
 afterAll(async () => {
@@ -45,9 +47,9 @@ describe('the nlserver view', () => {
     try {
       const { doc } = await checkJson(config, ...MODULES);
       expect(row(doc, 'nlserver').state).toBe('unknown');
-      expect(check(doc, 'nlserver', 'pdump').message).toMatch(/^nlserver pdump failed: nlserver timed out after 2000 ms/);
+      expect(check(doc, 'nlserver', 'pdump').message).toMatch(/^nlserver pdump failed: nlserver timed out after 4000 ms/);
       expect(row(doc, 'mta', 'prod').state).toBe('ok');
-      expect(check(doc, 'mta', 'memory', 'prod').message).toContain('from /proc (nlserver pdump failed (nlserver timed out after 2000 ms))');
+      expect(check(doc, 'mta', 'memory', 'prod').message).toContain('from /proc (nlserver pdump failed (nlserver timed out after 4000 ms))');
       expect(check(doc, 'mta', 'monitor_missing', 'prod').message).toContain('judged from the process table');
     } finally {
       await sim.setControl({ nlserverMode: 'normal' });

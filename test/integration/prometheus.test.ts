@@ -50,7 +50,7 @@ beforeAll(async () => {
   const file = await sim.writeAgentConfig(
     {
       // Every second, so that Prometheus sees a killed module within seconds.
-      defaults: { schedule: '* * * * * *', timeout: '2s' },
+      defaults: { schedule: '* * * * * *', timeout: '20s' },
       modules: {
         trackinglogd: { growthWarning: '5s', growthCritical: '10s' },
         export: { jobs: [{ name: 'recipients', instance: 'prod', glob: '*.csv', maxAge: '1h' }] },

@@ -28,6 +28,8 @@ beforeAll(async () => {
     instances: [INSTANCE],
     machineModules: { watchdog: false, syslogd: false, web: false, trackinglogd: false },
     instanceModules: { mta: true, wfserver: false, inMail: false, stat: false },
+    // Campaign's default: the injected clock (noon) is kept far from it.
+    processRestartTime: '06:00:00',
   });
   await sim.setControl({ whoSessions: IDLE });
 }, 60_000);

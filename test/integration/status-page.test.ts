@@ -27,7 +27,7 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod'] });
   const file = await sim.writeAgentConfig({
     // Every second, so a killed module shows within the page's own refresh interval.
-    defaults: { schedule: '* * * * * *', timeout: '2s' },
+    defaults: { schedule: '* * * * * *', timeout: '20s' },
     // The system row reads the machine running the tests: it has its own tests.
     modules: { system: { enabled: false } },
   }, 'status-page.yaml');

@@ -55,6 +55,20 @@ export interface SimOptions {
   logIntervalMs?: number;
   /** How long start() and startModule() wait for processes and ports. Default 15000. */
   readyTimeoutMs?: number;
+  /**
+   * serverConf `processRestartTime` (`HH:MM:SS`, local time) of every module. Default: 12 hours from
+   * now, so that the daily-restart grace (a killed module is a warning, not critical, for 5 minutes
+   * after it) never overlaps a test that kills modules on the real clock. Campaign's own default,
+   * 06:00:00, is for tests that inject a clock.
+   */
+  processRestartTime?: string;
+  /**
+   * bin/nlserver answers `pdump [-who]` and `monitor -missing` through a loopback service of this
+   * process (a bash client: a few ms of CPU a run) rather than as a Node process (~100 ms of CPU);
+   * every other command, and all of them with false, run the Node CLI. Same output, modes and exit
+   * codes either way (nlserver-cli.cjs). Default true; the cost bench keeps the Node one.
+   */
+  nlserverService?: boolean;
 }
 
 export interface SimControl {
@@ -168,6 +182,9 @@ export function projectDir(): string {
 
 const SIM_DIR = path.join(projectDir(), 'test', 'sim');
 const lib = createRequire(import.meta.url)(path.join(SIM_DIR, 'sim-lib.cjs')) as SimLib;
+const cli = createRequire(import.meta.url)(path.join(SIM_DIR, 'nlserver-cli.cjs')) as {
+  startService(root: string): Promise<{ port: number; close(): Promise<void> }>;
+};
 
 export const DEFAULT_CONTROL: SimControl = { ...lib.DEFAULT_CONTROL };
 const MACHINE_MODULES: MachineModule[] = ['watchdog', 'syslogd', 'web', 'trackinglogd'];
@@ -191,6 +208,7 @@ export class SimulatedHost {
   agentUrl?: string;
 
   private control: SimControl = { ...DEFAULT_CONTROL };
+  private service?: { port: number; close(): Promise<void> };
   private readonly plan: PlanEntry[];
   private readonly readyTimeoutMs: number;
   private stopped = false;
@@ -269,6 +287,7 @@ export class SimulatedHost {
     });
     process.on('exit', host.exitHook);
     try {
+      if (opts.nlserverService ?? true) host.service = await cli.startService(root);
       await host.writeFiles(opts);
       const toStart = plan.filter((entry) => entry.autoStart);
       // syslogd first (runLevel 0), then everything else at once.
@@ -430,6 +449,7 @@ export class SimulatedHost {
       await lib.waitUntil(allGone, 3000);
     }
     process.off('exit', this.exitHook);
+    await this.service?.close();
     await rm(this.root, { recursive: true, force: true });
     const left = lib.processesUnder(this.root);
     if (left.length > 0) throw new Error(`SimulatedHost.stop: processes still alive: ${left.map((p) => p.pid).join(', ')}`);
@@ -506,10 +526,14 @@ export class SimulatedHost {
         `'use strict';\nrequire(${JSON.stringify(modulePath)}).main({ module: ${JSON.stringify(module)}, root: ${JSON.stringify(root)} });\n`,
       );
     }
-    await writeFile(
-      this.nlserverPath,
-      `#!${process.execPath}\n'use strict';\nrequire(${JSON.stringify(path.join(SIM_DIR, 'nlserver-cli.cjs'))}).main(${JSON.stringify(root)});\n`,
-    );
+    const cliMain = `'use strict';\nrequire(${JSON.stringify(path.join(SIM_DIR, 'nlserver-cli.cjs'))}).main(${JSON.stringify(root)});\n`;
+    if (this.service) {
+      const entry = path.join(procs, 'nlserver-cli.js');
+      await writeFile(entry, cliMain);
+      await writeFile(this.nlserverPath, nlserverClient(this.service.port, root, entry));
+    } else {
+      await writeFile(this.nlserverPath, `#!${process.execPath}\n${cliMain}`);
+    }
     await chmod(this.nlserverPath, 0o755);
 
     // Log and tracking directories.
@@ -521,7 +545,7 @@ export class SimulatedHost {
       await writeFile(path.join(this.trackingDir(instance), lib.trackingFileName(0x1000n)), '');
     }
 
-    await writeFile(path.join(conf, 'serverConf.xml'), this.serverConf());
+    await writeFile(path.join(conf, 'serverConf.xml'), this.serverConf(opts.processRestartTime ?? farFromNow()));
     await writeFile(path.join(conf, 'config-default.xml'), this.configDefault());
     for (const instance of this.instances) await writeFile(path.join(conf, `config-${instance}.xml`), this.configInstance(instance));
     const customer = path.join(this.installDir, 'customer.sh');
@@ -558,8 +582,8 @@ export class SimulatedHost {
     return this.plan.some((e) => e.module === module && e.instance === instance);
   }
 
-  private serverConf(): string {
-    const restart = 'processRestartTime="06:00:00"';
+  private serverConf(restartTime: string): string {
+    const restart = `processRestartTime="${restartTime}"`;
     return [
       "<?xml version='1.0' encoding='UTF-8'?>",
       '<!-- serverConf.xml of a simulated Adobe Campaign Classic host -->',
@@ -699,4 +723,41 @@ export function deepMerge(base: Record<string, unknown>, extra: Record<string, u
     result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return result;
+}
+
+/** Local time of day 12 hours from now, `HH:MM:SS`: as far as a daily time gets from any test run. */
+function farFromNow(): string {
+  const at = new Date(Date.now() + 12 * 3_600_000);
+  return [at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** bin/nlserver as a bash client of the sim's nlserver service (nlserver-cli.cjs, startService()). */
+function nlserverClient(port: number, root: string, nodeEntry: string): string {
+  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  return `#!/bin/bash
+# Stand-in nlserver of the simulated Campaign host at ${root}.
+# pdump [-who] and monitor -missing are answered by the process that owns the sim, on 127.0.0.1:${port}
+# (test/sim/nlserver-cli.cjs, startService); any other command runs the Node CLI.
+case "$*" in
+  'pdump' | 'pdump -who' | 'monitor -missing') ;;
+  *) exec -a "$0" ${quote(process.execPath)} ${quote(nodeEntry)} "$@" ;;
+esac
+export LC_ALL=C
+if ! { exec 3<>/dev/tcp/127.0.0.1/${port}; } 2>/dev/null; then
+  echo "nlserver: the simulated host at ${root} does not answer" >&2
+  exit 2
+fi
+printf '%s\\n' "$*" >&3
+if ! read -r code errors <&3; then
+  echo "nlserver: the simulated host at ${root} went away" >&2
+  exit 2
+fi
+if [ "$errors" -gt 0 ]; then
+  IFS= read -r -N "$errors" text <&3
+  printf '%s' "$text" >&2
+fi
+if [ "$code" = 0 ]; then exec cat <&3; fi
+cat <&3
+exit "$code"
+`;
 }

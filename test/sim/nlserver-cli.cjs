@@ -13,6 +13,7 @@
 // (unset: internal|monitoring and admin|tracking).
 
 const crypto = require('node:crypto');
+const net = require('node:net');
 const lib = require('./sim-lib.cjs');
 
 const BANNER = 'Application server for Adobe Campaign Classic (7.3 24.1 build 9356@abc1234) of 01/03/2024';
@@ -102,26 +103,35 @@ function usage(reason) {
   process.exit(1);
 }
 
-function garbage() {
+function garbageText() {
   const lines = [];
   for (let i = 0; i < 12; i++) lines.push(`#~ ${crypto.randomBytes(9).toString('base64')} ?? ${crypto.randomInt(1e6)} !! zz`);
-  out(lines.join('\n'));
+  return `${lines.join('\n')}\n`;
+}
+
+function garbage() {
+  process.stdout.write(garbageText());
   process.exit(0);
 }
 
-function huge() {
+/** 10 MiB of lines to `stream`, with its back-pressure; `done` once written or the reader gone. */
+function writeHuge(stream, done) {
   const line = `${'x'.repeat(1023)}\n`;
   const chunk = line.repeat(64); // 64 KiB
   let left = 160; // 10 MiB
-  process.stdout.on('error', () => process.exit(0));
+  stream.on('error', done);
   const write = () => {
     while (left > 0) {
       left -= 1;
-      if (!process.stdout.write(chunk)) return process.stdout.once('drain', write);
+      if (!stream.write(chunk)) return stream.once('drain', write);
     }
-    process.exit(0);
+    done();
   };
   write();
+}
+
+function huge() {
+  writeHuge(process.stdout, () => process.exit(0));
 }
 
 function memory(pid, unit) {
@@ -129,31 +139,31 @@ function memory(pid, unit) {
   return `${(kb / 1024).toFixed(1)} ${unit}`;
 }
 
-function pdump(root, control, who, sim) {
-  out(`${lib.clock()} > ${BANNER}`);
+function pdump(root, control, who, sim, print = out) {
+  print(`${lib.clock()} > ${BANNER}`);
   const tasks = lib.liveTasks(root);
-  if (tasks.length === 0) out('No tasks');
-  for (const { task, pid } of tasks) out(`${task} (${pid}) - ${memory(pid, control.pdumpUnit)}`);
+  if (tasks.length === 0) print('No tasks');
+  for (const { task, pid } of tasks) print(`${task} (${pid}) - ${memory(pid, control.pdumpUnit)}`);
   if (!who) return;
   const now = new Date();
   const two = (n) => String(n).padStart(2, '0');
   const stamp = `${two(now.getDate())}/${two(now.getMonth() + 1)}/${now.getFullYear()} ${lib.clock(now)}`;
-  out('');
-  out('Connections ------------------------------------------------------');
-  out('Last Access IP Instance Login');
+  print('');
+  print('Connections ------------------------------------------------------');
+  print('Last Access IP Instance Login');
   const logins = Array.isArray(control.whoSessions) ? control.whoSessions : ['internal|monitoring', 'admin|tracking'];
-  for (const instance of sim.instances) for (const login of logins) out(`${stamp} 127.0.0.1 ${instance} ${login}`);
-  out('');
-  out('Connection pool --------------------------------------------------');
-  out('Datasource Server Provider Login');
-  for (const instance of sim.instances) out(`default ${instance} db PostgreSQL neolane`);
+  for (const instance of sim.instances) for (const login of logins) print(`${stamp} 127.0.0.1 ${instance} ${login}`);
+  print('');
+  print('Connection pool --------------------------------------------------');
+  print('Datasource Server Provider Login');
+  for (const instance of sim.instances) print(`default ${instance} db PostgreSQL neolane`);
 }
 
-function monitorMissing(root, sim) {
-  out(`${lib.clock()} > ${BANNER}`);
+function monitorMissing(root, sim, print = out) {
+  print(`${lib.clock()} > ${BANNER}`);
   for (const entry of sim.modules) {
     if (!entry.inConfig || !entry.autoStart) continue;
-    if (lib.livePid(root, entry.module, entry.instance) === undefined) out(lib.taskName(entry.module, entry.instance));
+    if (lib.livePid(root, entry.module, entry.instance) === undefined) print(lib.taskName(entry.module, entry.instance));
   }
 }
 
@@ -248,4 +258,80 @@ function rank(module) {
   return module === 'watchdog' ? 0 : module === 'syslogd' ? 1 : 2;
 }
 
-module.exports = { main };
+/**
+ * The fast path of bin/nlserver (see host.ts): `pdump [-who]` and `monitor -missing`, which the agent
+ * runs every probe cycle, answered by the process that owns the sim. bin/nlserver is then a bash
+ * client of this loopback service, a few ms of CPU a run where a Node process takes ~100 ms: a daemon
+ * probing every second would otherwise spend a third of a core on its stand-in nlserver. Same output,
+ * modes (control.json), delays and exit codes as main(). The client sends its arguments on one line;
+ * the answer is `<exit code> <stderr bytes>\n`, the stderr bytes, then stdout until the connection
+ * closes. In `hang` mode nothing is answered: the client waits until its caller kills it.
+ */
+async function startService(root) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let request = '';
+    const onData = (chunk) => {
+      request += chunk.toString('latin1');
+      const end = request.indexOf('\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      answer(root, request.slice(0, end).split(' '), socket).catch(() => socket.destroy());
+    };
+    socket.on('data', onData);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: server.address().port,
+    /** Stops listening and cuts every connection (a client hanging on `hang` then exits). */
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answer(root, args, socket) {
+  const reply = (code, stderr, stdout) => {
+    socket.write(`${code} ${Buffer.byteLength(stderr)}\n${stderr}`);
+    socket.end(stdout);
+  };
+  let control;
+  let sim;
+  try {
+    control = lib.readControl(root);
+    sim = lib.readSim(root);
+  } catch (error) {
+    return reply(2, `nlserver: cannot read the simulated host at ${root}: ${error.message}\n`, '');
+  }
+  if (control.nlserverDelayMs > 0) await lib.sleep(control.nlserverDelayMs);
+  switch (control.nlserverMode) {
+    case 'hang':
+      return;
+    case 'fail':
+      return reply(1, `${lib.clock()} >   ERROR: unable to connect to the watchdog (simulated failure) (iRc=-2)\n`, '');
+    case 'garbage':
+      return reply(0, '', garbageText());
+    case 'huge':
+      socket.write('0 0\n');
+      return writeHuge(socket, () => socket.end());
+    default:
+      break;
+  }
+  let stdout = '';
+  const collect = (line) => {
+    stdout += `${line}\n`;
+  };
+  if (args[0] === 'pdump') pdump(root, control, args.includes('-who'), sim, collect);
+  else monitorMissing(root, sim, collect);
+  reply(0, '', stdout);
+}
+
+module.exports = { main, startService };

@@ -179,9 +179,13 @@ describe('parseCustomerSh: fuzz counterexamples', () => {
   test('a long word full of tildes is read in linear time (found by test/fuzz/customerSh.test.ts)', () => {
     // Each `~` re-tested the whole word for a `NAME=` head: quadratic (2.5 s and 1.4 s for the first two before the fix).
     for (const text of ['a'.repeat(50_000) + '~'.repeat(50_000), 'Ā~\u0000'.repeat(33_000), 'A=' + 'a'.repeat(50_000) + '=~'.repeat(25_000)]) {
-      const started = performance.now();
-      parseCustomerSh(text, F);
-      expect(performance.now() - started).toBeLessThan(1000);
+      // The fastest of three runs (tens of ms each): a loaded machine may pause one, a quadratic loop is slow every time.
+      const runs = [0, 1, 2].map(() => {
+        const started = performance.now();
+        parseCustomerSh(text, F);
+        return performance.now() - started;
+      });
+      expect(Math.min(...runs)).toBeLessThan(1000);
     }
     // The head test itself is unchanged.
     expect(parseCustomerSh('export A=~/x B=x~ C=x=~', F).notes).toEqual([`${F} line 1: A not evaluated (uses tilde expansion)`]);

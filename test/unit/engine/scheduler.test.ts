@@ -5,6 +5,7 @@ import { Scheduler } from '../../../src/core/scheduler.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import type { ProbePlugin } from '../../../src/core/plugin.js';
 import type { Logger } from '../../../src/core/contracts.js';
+import { until } from '../../sim/net-util.js';
 
 /** A plugin whose single check takes `busyMs`, recording how many runs overlap. */
 function slowPlugin(busyMs: number, stats: { runs: number; active: number; maxActive: number }): ProbePlugin {
@@ -43,7 +44,8 @@ describe('scheduler', () => {
     const agent = new Agent({ config, plugins, log: recordingLog, snapshotFactory: () => ({ processes: async () => [], sockets: async () => [] }) });
     const scheduler = new Scheduler(agent, recordingLog);
     await scheduler.start();
-    await new Promise((resolve) => setTimeout(resolve, 3200));
+    // Until a second cycle has started, however long the machine takes (the first one skipped ticks).
+    await until(() => stats.runs >= 2, 'a second cycle');
     await scheduler.stop(5000);
     expect(stats.maxActive).toBe(1);
     expect(stats.runs).toBeGreaterThanOrEqual(2);
