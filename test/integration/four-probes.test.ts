@@ -39,7 +39,7 @@ describe('check on a healthy simulated host', () => {
     ]);
     expect(exitCode).toBe(0);
     expect(check(doc, 'syslogd', 'udp_port').message).toContain(String(sim.ports.syslog));
-    expect(row(doc, 'web').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'http_port', 'control_port', 'r_test', 'soap']);
+    expect(row(doc, 'web').checks.map((entry) => entry.name)).toEqual(['process', 'monitor_missing', 'memory', 'log_errors', 'http_port', 'control_port', 'r_test', 'soap']);
     expect(check(doc, 'web', 'soap').message).toContain('Fault');
     // One redir_log check per Campaign instance with a redir/log directory, told apart by its label.
     expect(row(doc, 'trackinglogd').checks.map((entry) => [entry.name, entry.labels])).toEqual([
@@ -354,8 +354,8 @@ describe('what discovery decides', () => {
     const result = await runCli(['probes', '--config', config]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('web (one per machine)');
-    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, http_port, control_port, r_test, soap');
-    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, redir_log{redir_instance="prod"}');
+    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, log_errors, http_port, control_port, r_test, soap');
+    expect(result.stdout).toContain('checks:   process, monitor_missing, memory, log_errors, redir_log{redir_instance="prod"}');
     expect(result.stdout).toContain('mta (one per instance)');
     expect(result.stdout).toContain('export (one per instance)');
     expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no job configured/);

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { execa, type ResultPromise } from 'execa';
 import path from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
@@ -23,6 +24,8 @@ export interface StatusModule {
   detail: string;
   remediation: string;
   checks: { name: string; labels?: Record<string, string>; state: string; message: string }[];
+  /** Checks that gave no verdict this run (could not look, or only count). */
+  notLooked?: { name: string; labels?: Record<string, string>; message: string }[];
 }
 export interface StatusDoc {
   state: string;
@@ -39,6 +42,15 @@ export function row(doc: StatusDoc, module: string, instance = 'default'): Statu
 export function check(doc: StatusDoc, module: string, name: string, instance = 'default', labels?: Record<string, string>) {
   const found = row(doc, module, instance).checks.find((entry) => entry.name === name && (labels === undefined || JSON.stringify(entry.labels) === JSON.stringify(labels)));
   if (!found) throw new Error(`no check ${name}${labels ? JSON.stringify(labels) : ''} in ${module}@${instance}`);
+  return found;
+}
+
+/** A check of a row that gave no verdict this run (listed under `notLooked`, never in `checks`). */
+export function notLooked(doc: StatusDoc, module: string, name: string, instance = 'default') {
+  const target = row(doc, module, instance);
+  const found = target.notLooked?.find((entry) => entry.name === name);
+  if (!found) throw new Error(`no not-looked check ${name} in ${module}@${instance}: checks ${JSON.stringify(target.checks.map((c) => c.name))}`);
+  expect(target.checks.map((entry) => entry.name)).not.toContain(name);
   return found;
 }
 

@@ -4,7 +4,7 @@ import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { SimulatedHost } from '../sim/host.js';
-import { check, row, runCli, type StatusDoc } from './helpers.js';
+import { check, notLooked, row, runCli, type StatusDoc } from './helpers.js';
 
 // The nlserver view against the simulated host's stand-in CLI: missing, hanging, garbage, French
 // units; then a frontal-only host; then the daily-restart window with an injected clock.
@@ -50,7 +50,8 @@ describe('the nlserver view', () => {
       expect(check(doc, 'nlserver', 'pdump').message).toMatch(/^nlserver pdump failed: nlserver timed out after 4000 ms/);
       expect(row(doc, 'mta', 'prod').state).toBe('ok');
       expect(check(doc, 'mta', 'memory', 'prod').message).toContain('from /proc (nlserver pdump failed (nlserver timed out after 4000 ms))');
-      expect(check(doc, 'mta', 'monitor_missing', 'prod').message).toContain('judged from the process table');
+      // Without Campaign's list, monitor_missing could not look: no verdict, the reason in notLooked.
+      expect(notLooked(doc, 'mta', 'monitor_missing', 'prod').message).toBe('not looked: nlserver monitor -missing failed (nlserver timed out after 4000 ms)');
     } finally {
       await sim.setControl({ nlserverMode: 'normal' });
     }
@@ -92,7 +93,7 @@ describe('the nlserver view', () => {
     const noBinary = await sim.writeAgentConfig({ campaign: { nlserver: '/nonexistent/bin/nlserver' }, modules: { system: { enabled: false } } }, 'no-nlserver.yaml');
     const { doc, exitCode } = await checkJson(noBinary, ...MODULES);
     expect(row(doc, 'nlserver').state).toBe('disabled');
-    expect(check(doc, 'mta', 'monitor_missing', 'prod').message).toBe('no executable nlserver at /nonexistent/bin/nlserver: judged from the process table');
+    expect(notLooked(doc, 'mta', 'monitor_missing', 'prod').message).toBe('not looked: no executable nlserver at /nonexistent/bin/nlserver');
     expect(exitCode).toBe(0);
   });
 
