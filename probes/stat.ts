@@ -2,6 +2,7 @@ import { socketCheck } from '../src/checks/index.js';
 import { restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';
 import { definePlugin } from '../src/core/plugin.js';
+import { portAttribute } from '../src/discovery/attributes.js';
 
 const DEFAULT_PORT = 7777;
 
@@ -16,8 +17,8 @@ export const stat = definePlugin({
   expected: (install, instance) => install.autoStart('stat', instance),
   configShape: { ...restartGraceShape },
   checks(target) {
-    const configured = Number(target.install.moduleAttributes('stat', target.instance).port);
-    const port = Number.isInteger(configured) && configured > 0 && configured < 65536 ? configured : DEFAULT_PORT;
+    // A placeholder or junk throws: the row is unknown naming the attribute, no default port is probed.
+    const port = portAttribute(target.install.moduleAttributes('stat', target.instance), 'stat', 'port', DEFAULT_PORT);
     // mtas reach stat over UDP, possibly from other machines: bound on any address is fine.
     return daemonChecks(target, [socketCheck({ proto: 'udp', port, name: 'udp_port', addresses: 'loopback-or-any' })]);
   },

@@ -169,7 +169,7 @@ export class Agent {
     this.logInstallChanges(install);
     this.install = install;
     this.discoveredAt = this.now();
-    this.plan = buildPlan(this.options.plugins, this.options.config, install, { soapClient: (instance) => this.soapClient(install, instance) });
+    this.plan = buildPlan(this.options.plugins, this.options.config, install, { soapClient: (instance) => this.soapClient(install, instance), logonClient: (url) => this.logonClient(url) });
     const { removed } = this.store.sync(this.plan, this.now());
     for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
     this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
@@ -217,6 +217,13 @@ export class Agent {
     const single = install.instances.length === 1 ? (soap.url ?? `http://127.0.0.1:${httpPort}/nl/jsp/soaprouter.jsp`) : undefined;
     const url = soap.instanceUrls?.[instance] ?? single;
     if (url === undefined) return undefined;
+    return this.logonClient(url);
+  }
+
+  /** The client of the configured operator at a soaprouter URL (one per URL, shared with the deep checks). */
+  private logonClient(url: string): CampaignSoapClient | undefined {
+    const { soap } = this.options.config.campaign;
+    if (soap.login === undefined || soap.passwordFile === undefined) return undefined;
     const key = `${url}\n${soap.login}\n${soap.passwordFile}`;
     let client = this.soapClients.get(key);
     if (!client) this.soapClients.set(key, (client = new CampaignSoapClient({ url, login: soap.login, passwordFile: soap.passwordFile })));

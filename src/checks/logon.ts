@@ -5,19 +5,14 @@
 
 import { startsWithCampaignCode, faultCause } from '../clients/soapEnvelope.js';
 import { CampaignSoapError, redactSecrets, type LogonProbe, type ServerInfo } from '../clients/soapSession.js';
-import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
+import type { CampaignLogon, Check, CheckContext, CheckResult } from '../core/contracts.js';
 import { assertCheckName, formatDuration, snippet } from '../util/format.js';
 import { applySlowness, assertPositive } from './http.js';
 
 const CAUSE_MAX_CHARS = 200;
 
-/** What the check needs of a SOAP client; CampaignSoapClient (src/clients/soapSession.ts) is one. */
-export interface LogonClient {
-  /** The operator logged on as: named in messages (never its password). */
-  readonly login: string;
-  /** One Logon then one Logoff; throws CampaignSoapError when the Logon fails. */
-  logonAndLogoff(signal: AbortSignal): Promise<LogonProbe>;
-}
+/** What the check needs of a SOAP client (the contract's CampaignLogon); CampaignSoapClient is one. */
+export type LogonClient = CampaignLogon;
 
 export interface LogonCheckOptions {
   /** Default `logon`. */

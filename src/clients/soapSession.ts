@@ -6,9 +6,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { snippet } from '../util/format.js';
-import type { QueryResult } from './soapTypes.js';
+import type { LogonProbe, QueryResult, ServerInfo } from './soapTypes.js';
 
-export type { QueryResult };
+export type { LogonProbe, QueryResult, ServerInfo };
 export { isSessionFault };
 import { httpRequest, parseHttpUrl, type HttpAnswer } from './http.js';
 import { faultCause, isSessionFault, parseSoapEnvelope, type SoapFault } from './soapEnvelope.js';
@@ -52,25 +52,6 @@ export interface CampaignSoapClientOptions {
 interface Session {
   session: string;
   security: string;
-}
-
-/** What `serverInfo` of a Logon answer says of the server, each value one short line; absent when not said. */
-export interface ServerInfo {
-  /** `buildNumber`, e.g. `9364`. */
-  build?: string;
-  /** `releaseName`, e.g. `7.3.4` or `20.3` (v7 reports `majNumber="6" minNumber="7"`, so those are not given). */
-  release?: string;
-  /** `instanceName`. */
-  instance?: string;
-}
-
-/** The outcome of one Logon then Logoff (logonAndLogoff). */
-export interface LogonProbe {
-  /** Milliseconds from sending the Logon to the end of its answer. */
-  logonMs: number;
-  server: ServerInfo;
-  /** The Logoff after the successful Logon: a failure here leaves the session to expire on the server. */
-  logoff: { ok: true } | { ok: false; reason: string };
 }
 
 type QueryOutcome = { expired: false; result: QueryResult } | { expired: true; fault: SoapFault };

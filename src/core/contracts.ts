@@ -1,5 +1,5 @@
 import type { NlserverView } from '../clients/nlserver/types.js';
-import type { QueryResult } from '../clients/soapTypes.js';
+import type { LogonProbe, QueryResult } from '../clients/soapTypes.js';
 import type { AgentConfig, ModuleConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
 
@@ -148,6 +148,11 @@ export interface ProbeTarget<C = ModuleConfig> {
    * the instance's soaprouter URL is known (see `campaign.soap`). Shared, so one logon serves all.
    */
   soap?: CampaignSession;
+  /**
+   * A client that logs on as `campaign.soap.login` at a soaprouter URL (the web row's logon check):
+   * only when an operator login and its password file are configured. Shared per URL and operator.
+   */
+  logonClient?(url: string): CampaignLogon;
 }
 
 /**
@@ -156,4 +161,14 @@ export interface ProbeTarget<C = ModuleConfig> {
  */
 export interface CampaignSession {
   query(queryDefXml: string, signal: AbortSignal): Promise<QueryResult>;
+}
+
+/**
+ * A real Logon then Logoff as the configured operator (src/clients/soapSession.ts implements it); it
+ * throws CampaignSoapError-shaped errors when the Logon fails.
+ */
+export interface CampaignLogon {
+  /** The operator logged on as: named in messages (never its password). */
+  readonly login: string;
+  logonAndLogoff(signal: AbortSignal): Promise<LogonProbe>;
 }

@@ -1,4 +1,4 @@
-import type { CampaignSession } from './contracts.js';
+import type { CampaignLogon, CampaignSession } from './contracts.js';
 import { moduleDefaults, type AgentConfig } from '../config/schema.js';
 import { scheduleIntervalMs } from './interval.js';
 import type { ProbePlugin } from './plugin.js';
@@ -33,6 +33,8 @@ export function rowKey(module: string, instance: string): string {
 /** Shared services the agent hands to plugins (kept across re-plans, so sessions survive). */
 export interface PlanServices {
   soapClient?(instance: string): CampaignSession | undefined;
+  /** A Logon/Logoff client for a soaprouter URL; undefined when no operator login is configured. */
+  logonClient?(url: string): CampaignLogon | undefined;
 }
 
 export function buildPlan(plugins: readonly ProbePlugin[], config: AgentConfig, install: Install, services: PlanServices = {}): Row[] {
@@ -90,6 +92,7 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
   }
   try {
     const soap = plugin.runsOn === 'instance' ? services.soapClient?.(instance) : undefined;
+    const logonClient = logonClientOf(services, config);
     row.checks = plugin.checks({
       module: plugin.module,
       instance,
@@ -98,9 +101,22 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
       timeoutMs: row.timeoutMs,
       campaign: config.campaign,
       ...(soap ? { soap } : {}),
+      ...(logonClient ? { logonClient } : {}),
     });
   } catch (error) {
     row.blocked = `cannot build the checks: ${error instanceof Error ? error.message : String(error)}`;
   }
   return row;
+}
+
+/** Present only when an operator is configured: the plugin then knows a logon can be checked. */
+function logonClientOf(services: PlanServices, config: AgentConfig): ((url: string) => CampaignLogon) | undefined {
+  const { soap } = config.campaign;
+  const make = services.logonClient;
+  if (make === undefined || soap.login === undefined || soap.passwordFile === undefined) return undefined;
+  return (url) => {
+    const client = make(url);
+    if (client === undefined) throw new Error(`no SOAP client for ${url}`);
+    return client;
+  };
 }

@@ -119,7 +119,23 @@ export interface SimControl {
   soapSessionTtlMs?: number;
   /** Bump it to expire every session issued before (with soapOperator). */
   soapExpireSessions: number;
+  /**
+   * Answers by SOAP method (`ExecuteQuery`, `Logon`, `Logoff`): the body is sent as is with HTTP 500,
+   * whatever `soap` says (except 'hang'), e.g. a recorded Fault from test/fixtures/soap/.
+   */
+  soapFaults?: Record<string, string>;
 }
+
+/** One line for appendLog: Campaign's layout (ISO time, pid, tid, 1, level, log, message). */
+export interface SimLogLine {
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  /** Default now. */
+  at?: Date;
+}
+
+/** On-demand utilities the sim can run as `nlserver <module> -instance:<inst>` (they stay until killed). */
+export type UtilityModule = 'export' | 'import';
 
 export interface SimTask {
   task: string;
@@ -167,6 +183,7 @@ interface SimLib {
   waitUntil(check: () => boolean, timeoutMs: number, intervalMs?: number): Promise<boolean>;
   trackingFileName(id: bigint): string;
   trackingFiles(dir: string): Array<{ name: string; id: bigint }>;
+  formatLogLine(level: string, message: string, pid?: number, date?: Date): string;
 }
 
 /** The package root: the first directory above this file holding package.json and test/sim/module-process.cjs. */
@@ -386,6 +403,34 @@ export class SimulatedHost {
     return lib.logFile(this.root, module, this.instanceOf(module, instance));
   }
 
+  /** Appends lines in Campaign's log layout to a module's log (var/<inst>/log/<module>.log, or `file`). */
+  async appendLog(module: string, instance: string | undefined, lines: readonly SimLogLine[], file?: string): Promise<void> {
+    const target = file ?? lib.logFile(this.root, module, this.instanceOf(module, instance));
+    await mkdir(path.dirname(target), { recursive: true });
+    const text = lines.map((line) => `${lib.formatLogLine(line.level, line.message, 4242, line.at ?? new Date())}\n`).join('');
+    await writeFile(target, text, { flag: 'a' });
+  }
+
+  /**
+   * Starts an on-demand utility as Campaign runs it (`nlserver export -tracefile:export@<inst>
+   * -instance:<inst> -detach`); it writes var/<inst>/log/<module>.log and runs until killed (a hung
+   * run). Resolves with its pid once it is up.
+   */
+  async startUtility(module: UtilityModule, instance: string): Promise<number> {
+    const child = lib.spawnModule(this.root, module, instance);
+    child.unref();
+    if (!(await lib.waitUntil(() => lib.livePid(this.root, module, instance) !== undefined, this.readyTimeoutMs))) {
+      throw new Error(`${lib.taskName(module, instance)} did not start`);
+    }
+    return lib.livePid(this.root, module, instance)!;
+  }
+
+  /** Connections accepted so far on the web's HTTP and Tomcat control ports. */
+  async webConnections(): Promise<number> {
+    const text = await readFile(path.join(this.root, 'run', 'web-connections.log'), 'utf8').catch(() => '');
+    return text.split('\n').filter((line) => line !== '').length;
+  }
+
   /** Creates the next tracking log file (newest id + 0x1000) and returns its name; trackinglogd writes there next. */
   async rotateTrackingLog(instance: string): Promise<string> {
     const dir = this.trackingDir(instance);
@@ -520,7 +565,7 @@ export class SimulatedHost {
     await writeFile(path.join(root, 'package.json'), '{"type":"commonjs"}\n');
     await symlink(process.execPath, path.join(procs, 'nlserver'));
     const modulePath = path.join(SIM_DIR, 'module-process.cjs');
-    for (const module of lib.ALL_MODULES) {
+    for (const module of [...lib.ALL_MODULES, 'export', 'import']) {
       await writeFile(
         path.join(procs, `${module}.js`),
         `'use strict';\nrequire(${JSON.stringify(modulePath)}).main({ module: ${JSON.stringify(module)}, root: ${JSON.stringify(root)} });\n`,

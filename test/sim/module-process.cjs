@@ -188,6 +188,16 @@ async function startWeb(root, sim, log, cleanups) {
       res.end(String(error));
     });
   });
+  // Every connection to the web's ports is counted (run/web-connections.log), so a test can prove the
+  // agent did not probe them.
+  const countConnection = (port) => () => {
+    try {
+      fs.appendFileSync(path.join(lib.paths(root).runDir, 'web-connections.log'), `${port}\n`);
+    } catch {
+      // the sim root may be going away
+    }
+  };
+  server.on('connection', countConnection(sim.ports.http));
   await listen(server, sim.ports.http);
   // Tomcat's shutdown port: accepts and closes, never answers anything. Control can close it while
   // the process lives on ("port closed").
@@ -199,7 +209,10 @@ async function startWeb(root, sim, log, cleanups) {
     try {
       const wanted = lib.readControl(root).tomcatControlPort !== 'closed';
       if (wanted && !shutdownPort) {
-        shutdownPort = net.createServer((socket) => socket.destroy());
+        shutdownPort = net.createServer((socket) => {
+          countConnection(sim.ports.control)();
+          socket.destroy();
+        });
         await listen(shutdownPort, sim.ports.control);
       } else if (!wanted && shutdownPort) {
         await new Promise((resolve) => shutdownPort.close(resolve));
@@ -315,6 +328,9 @@ function soap(control, req, body, res) {
   const xml = 'text/xml;charset=utf-8';
   if (variant === 'html') return send(res, 500, 'text/html;charset=utf-8', tomcatError(500, 'Internal Server Error'));
   if (variant === 'garbage') return send(res, 200, 'text/plain', `${crypto.randomBytes(24).toString('base64')} <<< not xml >>> ${Date.now()}\n`);
+  // A recorded answer for this method (a database Fault, a refused Logon...), sent as is with HTTP 500.
+  const canned = control.soapFaults && control.soapFaults[method];
+  if (typeof canned === 'string') return send(res, 500, xml, canned);
   if (variant !== 'envelope') return send(res, 500, xml, soapFault('SOAP-ENV:Client', SESSION_INVALID, service, method));
   if (control.soapOperator) {
     const refusal = method === 'Logon' ? checkLogon(control.soapOperator, body) : checkSession(control, req, body);
