@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
+import { resolveHintLinks } from '../core/hintLinks.js';
 import { plugins } from '../../probes/index.js';
 import { Agent, AGENT_VERSION } from '../agent/agent.js';
 import { ConfigError, configText, EMBEDDED_CONFIG, loadConfig } from '../config/load.js';
@@ -143,7 +144,7 @@ program
       const checks = !row ? '' : row.blocked ? `(cannot check: ${row.blocked})` : !row.enabled ? `(${row.note})` : row.checks.map((check) => checkId(check.name, check.labels)).join(', ');
       process.stdout.write(
         `${plugin.module} (${plugin.runsOn === 'machine' ? 'one per machine' : 'one per instance'})\n` +
-          `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${plugin.hint}\n\n`,
+          `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${resolveHintLinks(plugin.hint)}\n\n`,
       );
     }
   });

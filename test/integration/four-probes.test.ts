@@ -46,6 +46,7 @@ describe('check on a healthy simulated host', () => {
       ['process', undefined],
       ['monitor_missing', undefined],
       ['memory', undefined],
+      ['log_errors', undefined],
       ['redir_log', { redir_instance: 'prod' }],
     ]);
   });
@@ -358,7 +359,9 @@ describe('what discovery decides', () => {
     expect(result.stdout).toContain('checks:   process, monitor_missing, memory, log_errors, redir_log{redir_instance="prod"}');
     expect(result.stdout).toContain('mta (one per instance)');
     expect(result.stdout).toContain('export (one per instance)');
-    expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no job configured/);
+    expect(result.stdout).toMatch(/export \(one per instance\)\n.*\n.*\n  checks:   \(no log\/export\.log in var\/prod and no job configured/);
+    // Hints are served with their links pointed at Adobe's published pages.
+    expect(result.stdout).toContain('Refer to [List of open ports](https://experienceleague.adobe.com/en/docs/campaign-classic/using/monitoring-campaign-classic/introduction/general-architecture#list-of-open-ports).');
     expect(result.stdout).toContain('hint:     Check this module if no processes start.');
   });
 });
