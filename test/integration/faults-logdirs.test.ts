@@ -93,8 +93,11 @@ describe('the tracking log directory', () => {
       } finally {
         await mkdir(dir, { recursive: true });
       }
-      // trackinglogd writes into it again: a new file is activity.
-      const back = await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'ok');
+      // trackinglogd writes into it again: a new file is activity (ok already while the check watches
+      // the empty directory, so wait for the file however long a loaded machine takes to write it).
+      const back = await daemon.statusWhen(
+        (status) => findRow(status, 'trackinglogd').state === 'ok' && findCheck(status, 'trackinglogd', `redir_log_${INSTANCE}`).message.startsWith('newest '),
+      );
       expect(findCheck(back, 'trackinglogd', `redir_log_${INSTANCE}`).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew /);
     });
   }, 60_000);
