@@ -10,7 +10,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
-  testTimeout: 30000,
+  // A hang guard: tests wait for what they expect (helpers.ts waitFor, statusWhen), up to 30 s each.
+  testTimeout: 120_000,
   testSequencer: '<rootDir>/test/lane-sequencer.cjs',
   reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };

@@ -34,7 +34,7 @@ beforeAll(async () => {
     },
     'logdirs.yaml',
   );
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await sim?.stop();
@@ -100,7 +100,7 @@ describe('the tracking log directory', () => {
       );
       expect(findCheck(back, 'trackinglogd', `redir_log_${INSTANCE}`).message).toMatch(/^newest 0x[0-9A-F]{16}\.log grew /);
     });
-  }, 60_000);
+  }, 120_000);
 
   test(`made unreadable mid-run (${UNREADABLE}): critical with the path and the error code`, async () => {
     const dir = sim.trackingDir(INSTANCE);
@@ -117,7 +117,7 @@ describe('the tracking log directory', () => {
       }
       await daemon.statusWhen((status) => findRow(status, 'trackinglogd').state === 'ok');
     });
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('the module log directory', () => {
@@ -141,7 +141,7 @@ describe('the module log directory', () => {
       const back = await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'ok');
       expect(findCheck(back, 'mta', 'log', INSTANCE).message).toMatch(/^mta\.log written \d+(ms|s) ago$/);
     });
-  }, 60_000);
+  }, 120_000);
 
   test(`made unreadable mid-run (${UNREADABLE}): warning with the path and the error code`, async () => {
     const dir = path.join(sim.varDir, INSTANCE, 'log');
@@ -157,5 +157,5 @@ describe('the module log directory', () => {
       }
       await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'ok');
     });
-  }, 60_000);
+  }, 120_000);
 });

@@ -171,7 +171,7 @@ beforeAll(async () => {
     'secrets.yaml',
   );
   daemon = await FaultDaemon.start(configFile);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) expect(await daemon.stop()).toBe(0);
@@ -269,5 +269,5 @@ describe('secrets under failure', () => {
       expect(log).toContain(said);
     }
     expect(outputs.length).toBeGreaterThan(40);
-  }, 180_000);
+  }, 300_000);
 });

@@ -65,7 +65,7 @@ beforeAll(async () => {
   );
   agentAddress = (YAML.parse(await readFile(file, 'utf8')) as { listen: string }).listen;
   daemon = await Daemon.start(file, agentAddress);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) await daemon.stop();
@@ -253,7 +253,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
       rule_files: [path.join(CONFIG_DIR, 'alerts.yml')],
       scrape_configs: [job],
     });
-  }, 30_000);
+  }, 120_000);
 
   afterAll(async () => {
     await prometheus?.stop();
