@@ -264,7 +264,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
 
   test("healthy: Prometheus reads web up on both targets, Campaign's instance label kept, no alert for web", async () => {
     let last: Record<string, string> = {};
-    await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '1', 'campaign-sim': '1' }), 20_000, () => `web never read 1 on both targets: ${JSON.stringify(last)}\n${prometheus.log()}`);
+    await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '1', 'campaign-sim': '1' }), 30_000, () => `web never read 1 on both targets: ${JSON.stringify(last)}\n${prometheus.log()}`);
     const [sample, ...others] = await prometheus.query('campaign_module_up{module="web",instance="default",host="127.0.0.1"}');
     expect(others).toEqual([]);
     expect(sample?.metric).toEqual({ __name__: 'campaign_module_up', module: 'web', instance: 'default', job: 'campaign-health', host: '127.0.0.1', env: 'test', role: 'app' });
@@ -274,11 +274,11 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
   });
 
   test('web killed: campaign_module_up reads 0 and CampaignModuleDown is pending or firing with its hint', async () => {
-    await waitFor(async () => Object.values(await webUp()).join() === '1,1', 20_000, () => 'web not up before the test');
+    await waitFor(async () => Object.values(await webUp()).join() === '1,1', 30_000, () => 'web not up before the test');
     await sim.kill('web');
     try {
       let last: Record<string, string> = {};
-      await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '0', 'campaign-sim': '0' }), 15_000, () => `web never read 0: ${JSON.stringify(last)}`);
+      await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '0', 'campaign-sim': '0' }), 30_000, () => `web never read 0: ${JSON.stringify(last)}`);
       let alerts: PromAlert[] = [];
       let webDown: PromAlert[] = [];
       await waitFor(
@@ -287,7 +287,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
           webDown = alerts.filter((alert) => alert.labels.alertname === 'CampaignModuleDown' && alert.labels.module === 'web');
           return webDown.length === 2;
         },
-        15_000,
+        30_000,
         () => `no CampaignModuleDown for web on both targets: ${JSON.stringify(alerts, null, 1)}\n${prometheus.log()}`,
       );
       for (const alert of webDown) {
