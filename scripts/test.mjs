@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// The jest step of `npm test`: the test files split into lanes (TEST_LANES, default 3), each lane one
+// `npm test` after its prerequisites: `npm run typecheck`, `npm run deps` (dependency rules, import
+// cycles) and `npm run build` side by side (two CPU-bound
+// tsc runs; either failing stops here, its output shown), then jest.
+//
+// Jest: the test files split into lanes (TEST_LANES, default 3), each lane one
 // `jest --runInBand --shard=k/n` (split by expected duration: test/lane-sequencer.cjs), all lanes at
 // once. Arguments are passed to every lane's jest (`npm test -- test/unit`, `npm test -- -t slowloris`).
 //
@@ -92,6 +96,33 @@ function forward(stream, out) {
     });
   });
 }
+
+/** Runs `npm run <script>` for each script at once; exits if any fails, after showing its output. */
+async function npmRunAll(scripts) {
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  const runs = scripts.map(
+    (script) =>
+      new Promise((resolve) => {
+        const child = spawn(npm[0], [...npm.slice(1), 'run', '--silent', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (chunk) => (output += chunk));
+        child.stderr.on('data', (chunk) => (output += chunk));
+        child.on('error', (error) => resolve({ script, status: error.message, output }));
+        child.on('close', (code, signal) => resolve({ script, status: code ?? signal, output }));
+      }),
+  );
+  let failed = false;
+  for (const { script, status, output } of await Promise.all(runs)) {
+    process.stderr.write(output);
+    if (status !== 0) {
+      process.stderr.write(`npm run ${script} failed (${status})\n`);
+      failed = true;
+    }
+  }
+  if (failed) process.exit(1);
+}
+
+await npmRunAll(['typecheck', 'deps', 'build']);
 
 const isolationProblem = noIsolation();
 const wanted = lanesWanted();

@@ -218,8 +218,10 @@ export function parseSmtpReply(text: string): SmtpReply {
     if (match[2] !== '-') return { complete: true, code, lines };
   }
   const number = rawLines.length + 1;
-  if (tail.length > MAX_LINE_CHARS) return { complete: false, code, lines, error: `line ${number} is longer than ${MAX_LINE_CHARS} characters` };
-  if (!LINE_PREFIX.test(tail.endsWith('\r') ? tail.slice(0, -1) : tail)) {
+  // A CR at the end is the first half of the line's CRLF: not part of the line.
+  const pending = tail.endsWith('\r') ? tail.slice(0, -1) : tail;
+  if (pending.length > MAX_LINE_CHARS) return { complete: false, code, lines, error: `line ${number} is longer than ${MAX_LINE_CHARS} characters` };
+  if (!LINE_PREFIX.test(pending)) {
     return { complete: false, code, lines, error: `line ${number} does not start with a reply code (200-599)` };
   }
   return { complete: false, code, lines };

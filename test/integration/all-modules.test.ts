@@ -60,7 +60,7 @@ beforeAll(async () => {
       },
     },
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await sim?.stop();

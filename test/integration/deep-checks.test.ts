@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   const { listen } = YAML.parse(await readFile(file, 'utf8')) as { listen: string };
   daemon = await Daemon.start(file, listen);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) expect(await daemon.stop()).toBe(0);

@@ -60,7 +60,7 @@ export class FaultDaemon {
         if (daemon.exited) throw new Error(`daemon exited (${JSON.stringify(daemon.exited)}) before it was healthy:\n${daemon.output()}`);
         return (await fetch(`${daemon.baseUrl}/healthz`).catch(() => undefined))?.status === 200;
       },
-      options.healthyWithinMs ?? 20_000,
+      options.healthyWithinMs ?? 30_000,
       () => `daemon never became healthy:\n${daemon.output()}`,
     );
     return daemon;
@@ -89,7 +89,7 @@ export class FaultDaemon {
     return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() };
   }
 
-  async statusWhen(accept: (doc: FullStatusDoc) => boolean, timeoutMs = 15_000): Promise<FullStatusDoc> {
+  async statusWhen(accept: (doc: FullStatusDoc) => boolean, timeoutMs = 30_000): Promise<FullStatusDoc> {
     let last: FullStatusDoc | undefined;
     await waitFor(async () => accept((last = await this.status())), timeoutMs, () => `status never matched; last:\n${JSON.stringify(last, null, 1)}`);
     return last!;

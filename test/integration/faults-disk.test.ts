@@ -15,7 +15,7 @@ let daemon: FaultDaemon | undefined;
 
 beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: [INSTANCE], trackingIntervalMs: 200 });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) expect(await daemon.stop()).toBe(0);
@@ -62,5 +62,5 @@ describe('a full disk for the agent’s own logs', () => {
     // SIGTERM logs "stopping" and "stopped" (both lost): a clean exit all the same.
     expect(await daemon.stop()).toBe(0);
     daemon = undefined;
-  }, 60_000);
+  }, 120_000);
 });

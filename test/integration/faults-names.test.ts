@@ -79,7 +79,7 @@ beforeAll(async () => {
   const nlserver = path.join(installDir, 'bin', 'nlserver');
   await writeFile(nlserver, recorder(record));
   await chmod(nlserver, 0o755);
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -191,7 +191,7 @@ describe('hostile names discovered in the install', () => {
     const kinds = new Set(runs.map((argv) => argv.join(' ')));
     expect(kinds).toEqual(new Set(['pdump', 'monitor -missing', 'start mta@ok1']));
     expectNoMarker([root, installDir, process.cwd()]);
-  }, 60_000);
+  }, 120_000);
 
   test('config check shows the skipped files as problems, quoting the names safely', async () => {
     const file = path.join(root, 'plain.yaml');

@@ -12,7 +12,7 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as operators do (`npm test` builds dist/ first). */
-export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
+export async function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
   const result = await execa(process.execPath, [CLI, ...args], { reject: false, timeout: timeoutMs, stdin: 'ignore' });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
@@ -65,7 +65,7 @@ export class Daemon {
     child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const daemon = new Daemon(child, `http://${listen}`, () => output);
     const healthy = ready ?? (async () => (await fetch(`${daemon.baseUrl}/healthz`).catch(() => undefined))?.status === 200);
-    await waitFor(() => healthy().catch(() => false), 15_000, () => `daemon never became healthy:\n${output}`);
+    await waitFor(() => healthy().catch(() => false), 30_000, () => `daemon never became healthy:\n${output}`);
     return daemon;
   }
 
@@ -79,7 +79,7 @@ export class Daemon {
   }
 
   /** Polls /status until `accept` holds; returns the document that satisfied it. */
-  async statusWhen(accept: (doc: StatusDoc) => boolean, timeoutMs = 15_000): Promise<StatusDoc> {
+  async statusWhen(accept: (doc: StatusDoc) => boolean, timeoutMs = 30_000): Promise<StatusDoc> {
     let last: StatusDoc | undefined;
     await waitFor(async () => accept((last = await this.status())), timeoutMs, () => `status never matched; last:\n${JSON.stringify(last, null, 1)}`);
     return last!;

@@ -35,7 +35,7 @@ beforeAll(async () => {
   await execa(process.execPath, [path.join(ROOT, 'scripts', 'bundle.mjs')], { timeout: 60_000 });
   work = await mkdtemp(path.join(os.tmpdir(), 'campaign-health-install-'));
   nodeOnPath = (await execa('bash', ['-c', 'command -v node'])).stdout.trim();
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -113,7 +113,7 @@ describe('the single-file bundle', () => {
     expect(states).toEqual(expect.arrayContaining(['watchdog@default=ok', 'web@default=ok', 'mta@prod=ok', 'nlserver@default=ok']));
     expect(states.every((state) => state.endsWith('=ok'))).toBe(true);
     expect(result.exitCode).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   test('run serves /metrics with the version, reloads on SIGHUP, stops with 0 on SIGTERM', async () => {
     const config = path.join(alone.dir, 'run.yaml');
@@ -146,7 +146,7 @@ describe('the single-file bundle', () => {
     const result = await child;
     expect(result.exitCode).toBe(0);
     expect(output).toContain('"msg":"stopped"');
-  }, 60_000);
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------- install.sh
@@ -218,7 +218,7 @@ describe('install.sh into a temporary root', () => {
     root = await freshRoot('root');
     before = await tree(root);
     first = await install(root);
-  }, 60_000);
+  }, 120_000);
 
   test('installs the bundle, its command link, the template, the README and docs, the unit and the config', async () => {
     expect(first.exitCode).toBe(0);
@@ -452,5 +452,5 @@ describe('the npm pack artefact', () => {
     expect(result.exitCode).toBe(0);
     expect(sha256(path.join(root, 'opt/campaign-health/campaign-health.mjs'))).toBe(sha256(BUNDLE));
     expect(await readFile(path.join(root, UNIT), 'utf8')).toBe(await expectedUnit());
-  }, 90_000);
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ beforeAll(async () => {
   sim = await SimulatedHost.start({ instances: ['prod'], trackingIntervalMs: 200, processRestartTime: '06:00:00' });
   // nlserver gets 4 s (the hanging test waits for it), checks 20 s: only a hung nlserver times out, however loaded the machine.
   config = await sim.writeAgentConfig({ defaults: { timeout: '20s' }, campaign: { nlserverTimeout: '4s' }, modules: { system: { enabled: false } } });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await sim?.stop();
@@ -149,5 +149,5 @@ describe('a frontal-only host (web and trackinglogd, no mta)', () => {
     expect(doc.modules.filter((entry) => entry.state === 'ok').map((entry) => entry.module)).toEqual(['watchdog', 'syslogd', 'web', 'trackinglogd', 'nlserver']);
     expect(row(doc, 'mta', 'prod').detail).toBe('not enabled on this host (no autoStart="true" for mta in config-prod.xml or serverConf.xml)');
     expect(exitCode).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -65,7 +65,7 @@ beforeAll(async () => {
   );
   agentAddress = (YAML.parse(await readFile(file, 'utf8')) as { listen: string }).listen;
   daemon = await Daemon.start(file, agentAddress);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (daemon) await daemon.stop();
@@ -276,7 +276,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
       rule_files: [path.join(CONFIG_DIR, 'alerts.yml')],
       scrape_configs: [job],
     });
-  }, 30_000);
+  }, 120_000);
 
   afterAll(async () => {
     await prometheus?.stop();
@@ -287,7 +287,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
 
   test("healthy: Prometheus reads web up on both targets, the Campaign instance as campaign_instance, no alert for web", async () => {
     let last: Record<string, string> = {};
-    await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '1', 'campaign-sim': '1' }), 20_000, () => `web never read 1 on both targets: ${JSON.stringify(last)}\n${prometheus.log()}`);
+    await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '1', 'campaign-sim': '1' }), 30_000, () => `web never read 1 on both targets: ${JSON.stringify(last)}\n${prometheus.log()}`);
     // The job Prometheus runs is the shipped one: scraped labels never override the target's
     // (Prometheus leaves honor_labels out of its config dump while it is false).
     const loaded = YAML.parse(((await (await fetch(`${prometheus.baseUrl}/api/v1/status/config`)).json()) as { data: { yaml: string } }).data.yaml) as {
@@ -307,11 +307,11 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
   });
 
   test('web killed: campaign_module_up reads 0 and CampaignModuleDown is pending or firing with its hint', async () => {
-    await waitFor(async () => Object.values(await webUp()).join() === '1,1', 20_000, () => 'web not up before the test');
+    await waitFor(async () => Object.values(await webUp()).join() === '1,1', 30_000, () => 'web not up before the test');
     await sim.kill('web');
     try {
       let last: Record<string, string> = {};
-      await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '0', 'campaign-sim': '0' }), 15_000, () => `web never read 0: ${JSON.stringify(last)}`);
+      await waitFor(async () => JSON.stringify(last = await webUp()) === JSON.stringify({ '127.0.0.1': '0', 'campaign-sim': '0' }), 30_000, () => `web never read 0: ${JSON.stringify(last)}`);
       let alerts: PromAlert[] = [];
       let webDown: PromAlert[] = [];
       await waitFor(
@@ -320,7 +320,7 @@ describe('end to end: a real Prometheus scraping the agent with the shipped job 
           webDown = alerts.filter((alert) => alert.labels.alertname === 'CampaignModuleDown' && alert.labels.module === 'web');
           return webDown.length === 2;
         },
-        15_000,
+        30_000,
         () => `no CampaignModuleDown for web on both targets: ${JSON.stringify(alerts, null, 1)}\n${prometheus.log()}`,
       );
       for (const alert of webDown) {

@@ -32,7 +32,7 @@ beforeAll(async () => {
     processRestartTime: '06:00:00',
   });
   await sim.setControl({ whoSessions: IDLE });
-}, 60_000);
+}, 120_000);
 
 afterEach(async () => {
   await sim.setControl({ nlserverMode: 'normal', whoSessions: IDLE });
@@ -116,7 +116,7 @@ describe('automatic restarts on a simulated host', () => {
     expect(run.agent.store.get(KEY)?.checks.every((check) => check.state === 'ok')).toBe(true);
     // Nothing in the log carries the sim's database password.
     expect(JSON.stringify(run.logs)).not.toContain('SIMSECRET');
-  }, 60_000);
+  }, 120_000);
 
   test('running but critical (its SMTP relay refuses): nlserver restart mta@remed, a new process', async () => {
     const closed = await freePort('tcp');
@@ -131,7 +131,7 @@ describe('automatic restarts on a simulated host', () => {
     const after = sim.pid('mta', INSTANCE);
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
-  }, 60_000);
+  }, 120_000);
 
   test('restart loop: a module that dies after every start gets maxActions per window, then suppressed=1; after the window it acts again', async () => {
     const run = await agentWith({ afterFailures: 1, maxActions: 2, window: '1h', grace: '1m' });
@@ -156,7 +156,7 @@ describe('automatic restarts on a simulated host', () => {
     expect(run.suppressed()).toBe(0);
     expect(run.counted('start', 'ok')).toBe(3);
     expect(alive()).toBe(true);
-  }, 90_000);
+  }, 120_000);
 
   test('grace: failures right after an action do not trigger another', async () => {
     const run = await agentWith({ afterFailures: 1, grace: '5m' });
@@ -173,7 +173,7 @@ describe('automatic restarts on a simulated host', () => {
     await run.cycle();
     expect(run.counted('start', 'ok')).toBe(2);
     expect(alive()).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   test('dry run: logged and counted, nothing restarted', async () => {
     const run = await agentWith({ dryRun: true, afterFailures: 2 });
@@ -185,7 +185,7 @@ describe('automatic restarts on a simulated host', () => {
     expect(run.logs.find((entry) => entry.fields.result === 'dry_run')).toMatchObject({ level: 'info', msg: 'dry run: would run nlserver start mta@remed' });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(alive()).toBe(false);
-  }, 60_000);
+  }, 120_000);
 
   test('nlserver view down: skipped_view_down, nothing runs; the view back, it acts at once', async () => {
     const run = await agentWith({ afterFailures: 2 });
@@ -205,7 +205,7 @@ describe('automatic restarts on a simulated host', () => {
     await run.cycle();
     expect(run.counted('start', 'ok')).toBe(1);
     expect(alive()).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   test('skipWhenBusy: mta is not started while nlserver pdump -who lists a session; once idle it is', async () => {
     const run = await agentWith({ afterFailures: 1 });
@@ -220,7 +220,7 @@ describe('automatic restarts on a simulated host', () => {
     await run.cycle();
     expect(run.counted('start', 'ok')).toBe(1);
     expect(alive()).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('restarts can only be configured where a restart makes sense', () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const { listen } = YAML.parse(await readFile(file, 'utf8')) as { listen: string };
   daemon = await Daemon.start(file, listen);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -119,7 +119,7 @@ describe('the status page in a browser', () => {
       await sim.startModule('web');
     }
     await daemon.statusWhen((doc) => row(doc, 'web').state === 'ok');
-  }, 60_000);
+  }, 120_000);
 
   test('the page links to the JSON status and the metrics, and they still answer as before', async () => {
     const { page } = await openPage();

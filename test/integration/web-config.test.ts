@@ -110,7 +110,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'chk-web-'));
   await makeCertificates();
   hashes = { prometheus: await bcrypt.hash('scrape-secret', 8), other: await bcrypt.hash('other-secret', 8) };
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -217,4 +217,11 @@ describe('parseSmtpReply', () => {
     expect(reply.complete).toBe(false);
     expect(reply.error).toBe(error);
   });
+
+  test('a line of 2048 characters whose CR has come but not its LF is still arriving (fuzz counterexample)', () => {
+    const line = `220-${'x'.repeat(2044)}`;
+    expect(parseSmtpReply(`${line}\r`)).toEqual({ complete: false, lines: [] });
+    expect(parseSmtpReply(`${line}x\r`).error).toBe('line 1 is longer than 2048 characters');
+    expect(parseSmtpReply(`${line}\r\n220 done\r\n`)).toMatchObject({ complete: true, code: 220 });
+  });
 });

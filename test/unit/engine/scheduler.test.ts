@@ -50,7 +50,7 @@ describe('scheduler', () => {
     expect(stats.maxActive).toBe(1);
     expect(stats.runs).toBeGreaterThanOrEqual(2);
     expect(warnings).toContain('previous probe cycle still running: this tick is skipped');
-  }, 15_000);
+  }, 60_000);
 
   test('fresh while cycles complete, stale when the clock runs past three intervals, false once stopped', async () => {
     const stats = { runs: 0, active: 0, maxActive: 0 };
