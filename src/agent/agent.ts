@@ -8,6 +8,7 @@ import { StatusStore } from '../core/store.js';
 import { AgentMetrics } from '../metrics/agentMetrics.js';
 import { BUNDLE, projectRoot } from '../util/paths.js';
 import type { ProbePlugin } from '../core/plugin.js';
+import { portAttribute } from '../discovery/attributes.js';
 import { CampaignSoapClient } from '../clients/soapSession.js';
 import { nlserverReader, type NlserverView } from '../clients/nlserver/view.js';
 import { Restarter } from '../restarts/restarter.js';
@@ -213,8 +214,11 @@ export class Agent {
   private soapClient(install: Install, instance: string): CampaignSoapClient | undefined {
     const { soap } = this.options.config.campaign;
     if (soap.login === undefined || soap.passwordFile === undefined) return undefined;
-    const httpPort = Number(install.moduleAttributes('web').httpPort) || 8080;
-    const single = install.instances.length === 1 ? (soap.url ?? `http://127.0.0.1:${httpPort}/nl/jsp/soaprouter.jsp`) : undefined;
+    // An unreadable httpPort throws (the row says so): never a guess at 8080.
+    const single =
+      install.instances.length === 1
+        ? (soap.url ?? `http://127.0.0.1:${portAttribute(install.moduleAttributes('web'), 'web', 'httpPort', 8080)}/nl/jsp/soaprouter.jsp`)
+        : undefined;
     const url = soap.instanceUrls?.[instance] ?? single;
     if (url === undefined) return undefined;
     return this.logonClient(url);
