@@ -28,7 +28,10 @@ beforeAll(async () => {
       defaults: { schedule: '* * * * * *', timeout: '20s' },
       modules: {
         system: { enabled: false },
-        trackinglogd: { growthWarning: '10s', growthCritical: '20s' },
+        // The simulated trackinglogd logs an error line while it cannot write (as the real one would):
+        // log_errors rightly keeps the row warning for its window. A short window lets each test here
+        // start from, and return to, ok.
+        trackinglogd: { growthWarning: '10s', growthCritical: '20s', logErrors: { window: '3s' } },
         mta: { logMaxAge: '1h' },
       },
     },
@@ -143,13 +146,17 @@ describe('the module log directory', () => {
     });
   }, 120_000);
 
-  test(`made unreadable mid-run (${UNREADABLE}): warning with the path and the error code`, async () => {
+  test(`made unreadable mid-run (${UNREADABLE}): unknown, naming the log it cannot read, and the log check warns with the path`, async () => {
     const dir = path.join(sim.varDir, INSTANCE, 'log');
     await withDaemon(async (daemon) => {
       await sim.setControl({ silentModules: SILENT });
       const undo = await makeUnreadable(dir);
       try {
-        const doc = await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'warning');
+        // A log the agent cannot read is no evidence either way: log_errors is unknown naming the file,
+        // and unknown outranks the stale log's warning.
+        const doc = await daemon.statusWhen((status) => findRow(status, 'mta', INSTANCE).state === 'unknown');
+        expect(findCheck(doc, 'mta', 'log_errors', INSTANCE).state).toBe('unknown');
+        expect(findCheck(doc, 'mta', 'log_errors', INSTANCE).message).toContain(`cannot read ${dir}/mta.log: ${UNREADABLE}`);
         expect(findCheck(doc, 'mta', 'log', INSTANCE)).toMatchObject({ state: 'warning', message: `cannot read directory ${dir} (${UNREADABLE})` });
       } finally {
         await undo();
