@@ -57,7 +57,7 @@ if (args.render) {
   process.exit(0);
 }
 
-for (const file of [path.join(DIST, 'src', 'agent.js'), BUNDLE]) {
+for (const file of [path.join(DIST, 'src', 'agent', 'agent.js'), BUNDLE]) {
   if (!existsSync(file)) fail(`${file} is missing: run \`npm run build && npm run bundle\` first`);
 }
 const serviceEnv = unitEnvironment();
