@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,6 +18,17 @@ function logLine(output: string, msg: string): { time: number; msg: string; wait
   const line = output.split('\n').find((entry) => entry.includes(`"msg":"${msg}`));
   if (!line) throw new Error(`no log line "${msg}" in:\n${output}`);
   return JSON.parse(line) as { time: number; msg: string; waitMs?: number };
+}
+
+/** Processes running `file` (the simulated host's bin/nlserver) right now. */
+function nlserverRuns(file: string): number {
+  return readdirSync('/proc').filter((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(file);
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 function gauge(body: string, name: string): number {
@@ -131,9 +143,10 @@ describe('SIGTERM', () => {
     const daemon = await Daemon.start(file, listen);
     try {
       await daemon.statusWhen((doc) => doc.modules.some((row) => row.module === 'nlserver' && row.state === 'ok'));
-      // nlserver pdump now hangs: from the next tick on, a child process is always running.
+      // nlserver pdump now hangs: from the next tick on, a child process is always running. Wait until
+      // one does, however long the machine takes to get there.
       await sim.setControl({ nlserverMode: 'hang' });
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await waitFor(() => nlserverRuns(sim.nlserverPath) > 0, 30_000, () => `no nlserver run is hanging:\n${daemon.output()}`);
       const exitCode = await daemon.stop();
       expect(exitCode).toBe(0);
       expect(daemon.output()).toContain('"msg":"stopped"');

@@ -124,7 +124,7 @@ describe('SimulatedHost', () => {
     expect(readFileSync(file, 'utf8').split('\n')[0]).toMatch(/^50x0000000000001000\t[0-9T:.-]+\t[0-9a-f]{8}\t[0-9a-f]{8}\t[0-9a-f]{8}\t0\t[0-9a-f-]+\th\t[^\t]+\t[^\t]+\t127\.0\.0\.1$/);
     const next = await sim.rotateTrackingLog('prod');
     expect(next).toBe('0x0000000000002000.log');
-    expect(await waitFor(() => statSync(path.join(sim.trackingDir('prod'), next)).size > 0, 2000)).toBe(true);
+    expect(await waitFor(() => statSync(path.join(sim.trackingDir('prod'), next)).size > 0, 10_000)).toBe(true);
     await sim.setControl({ tracking: 'stall' });
     await sleep(150);
     const stalled = statSync(path.join(sim.trackingDir('prod'), next)).size;
@@ -193,10 +193,10 @@ describe('SimulatedHost', () => {
       ['-e', `require(${JSON.stringify(lib)}).spawnModule(${JSON.stringify(sim.root)}, 'wfserver', 'prod'); setInterval(() => {}, 1000);`],
       { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } },
     );
-    expect(await waitFor(() => sim.pid('wfserver') !== undefined, 5000)).toBe(true);
+    expect(await waitFor(() => sim.pid('wfserver') !== undefined, 15_000)).toBe(true);
     const orphan = sim.pid('wfserver')!;
     parent.kill('SIGKILL');
-    expect(await waitFor(() => !existsSync(`/proc/${orphan}/cmdline`) || readFileSync(`/proc/${orphan}/cmdline`, 'utf8') === '', 3000)).toBe(true);
+    expect(await waitFor(() => !existsSync(`/proc/${orphan}/cmdline`) || readFileSync(`/proc/${orphan}/cmdline`, 'utf8') === '', 15_000)).toBe(true);
     await sim.startModule('wfserver', 'prod');
   });
 

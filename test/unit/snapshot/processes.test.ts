@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCycleSnapshot, nlserverProcesses } from '../../../src/snapshot/cycle.js';
 import { ProcessCache, parseBootTimeMs, parseCmdline, parseStat, QUIET_REREAD_PASSES, readProcesses } from '../../../src/snapshot/processes.js';
+import { until } from '../../sim/net-util.js';
 
 /** A stat line as the kernel prints it; `comm` and the fields that matter are parameters. */
 function statLine(o: {
@@ -114,14 +116,17 @@ describe('readProcesses on the real /proc', () => {
   });
 
   test('with a cache, a process that execs the same program with other arguments shows its new argv', async () => {
-    // bash stays bash (same pid, same comm); only the arguments and where they live change.
-    const execing = spawn('bash', ['-c', 'sleep 0.4; exec bash -c "sleep 5; true" exec-marker'], { stdio: 'ignore' });
+    // bash stays bash (same pid, same comm); only the arguments and where they live change. It execs
+    // when told (a line on stdin), after the first read, however fast or slow the machine.
+    const execing = spawn('bash', ['-c', 'read -r; exec bash -c "sleep 5; true" exec-marker'], { stdio: ['pipe', 'ignore', 'ignore'] });
     await once(execing, 'spawn');
     try {
       const cache = new ProcessCache();
       const before = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
-      expect(before?.argv[2]).toBe('sleep 0.4; exec bash -c "sleep 5; true" exec-marker');
-      await new Promise((resolve) => setTimeout(resolve, 900));
+      expect(before?.argv[2]).toBe('read -r; exec bash -c "sleep 5; true" exec-marker');
+      execing.stdin!.end('go\n');
+      // The exec has happened (the kernel says so), then the cached read.
+      await until(() => readFileSync(`/proc/${execing.pid}/cmdline`, 'utf8').includes('exec-marker\0'), 'the exec');
       const after = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
       expect(after?.comm).toBe(before?.comm);
       expect(after?.argv).toEqual(['bash', '-c', 'sleep 5; true', 'exec-marker']);
