@@ -9,8 +9,7 @@ import {
   describeFileError,
   hostPort,
   isLoopbackHost,
-  openTcpDialog,
-  loadTlsSettings,
+  connectDialog,
   readSmallRegularFile,
   TLS_HANDSHAKE,
   tlsLabel,
@@ -101,21 +100,10 @@ export function pop3Check(opts: Pop3CheckOptions): Check {
     async run(ctx: CheckContext): Promise<CheckResult> {
       const password = await readPasswordFile(opts.passwordFile);
       if (!password.ok) return { state: 'unknown', message: `${endpoint}: ${password.reason}` };
-      let tls: TlsSettings | undefined;
-      if (mode !== 'none') {
-        const loaded = await loadTlsSettings(servername, opts.caFile);
-        if (!loaded.ok) return { state: 'unknown', message: `${endpoint}: ${loaded.reason}` };
-        tls = loaded.settings;
-      }
-      const opened = await openTcpDialog({
-        host: opts.host,
-        port: opts.port,
-        signal: ctx.signal,
-        maxReplyBytes: MAX_REPLY_BYTES,
-        ...(mode === 'implicit' ? { tls } : {}),
-      });
+      const opened = await connectDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES, mode, servername, caFile: opts.caFile });
+      if (!opened.ok && 'setup' in opened) return { state: 'unknown', message: `${endpoint}: ${opened.setup}` };
       if (!opened.ok) return critical(`${endpoint}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
-      const { dialog } = opened;
+      const { dialog, tls } = opened;
       let session: Session;
       try {
         session = await converse(dialog, opts.user, password.password, redactor(password.password), mode === 'starttls' ? tls : undefined);

@@ -7,8 +7,7 @@ import {
   assertTlsOptions,
   describeDialogFailure,
   hostPort,
-  openTcpDialog,
-  loadTlsSettings,
+  connectDialog,
   TLS_HANDSHAKE,
   tlsLabel,
   type DialogFailure,
@@ -75,21 +74,10 @@ export function smtpCheck(opts: SmtpCheckOptions): Check {
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      let tls: TlsSettings | undefined;
-      if (mode !== 'none') {
-        const loaded = await loadTlsSettings(servername, opts.caFile);
-        if (!loaded.ok) return { state: 'unknown', message: `${endpoint}: ${loaded.reason}` };
-        tls = loaded.settings;
-      }
-      const opened = await openTcpDialog({
-        host: opts.host,
-        port: opts.port,
-        signal: ctx.signal,
-        maxReplyBytes: MAX_REPLY_BYTES,
-        ...(mode === 'implicit' ? { tls } : {}),
-      });
+      const opened = await connectDialog({ host: opts.host, port: opts.port, signal: ctx.signal, maxReplyBytes: MAX_REPLY_BYTES, mode, servername, caFile: opts.caFile });
+      if (!opened.ok && 'setup' in opened) return { state: 'unknown', message: `${endpoint}: ${opened.setup}` };
       if (!opened.ok) return critical(`${endpoint}: ${describeDialogFailure(opened.failure, opened.waitingFor, opened.elapsedMs)}`);
-      const { dialog } = opened;
+      const { dialog, tls } = opened;
       try {
         return await converse(dialog, heloName, endpoint, opts.slowMs, mode, mode === 'starttls' ? tls : undefined);
       } finally {

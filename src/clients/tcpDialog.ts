@@ -467,3 +467,33 @@ export async function readCaFile(file: string): Promise<{ ok: true; pem: string 
   }
   return { ok: true, pem: certificates.join('\n') + '\n' };
 }
+
+/**
+ * What the SMTP and POP3 checks do before their dialogue: the TLS settings when `mode` asks for TLS
+ * (an unreadable CA file is `setup`: the check cannot look), then the connection, in TLS from the first
+ * byte for `implicit`. `tls` is what a later STARTTLS / STLS upgrade uses.
+ */
+export async function connectDialog(opts: {
+  host: string;
+  port: number;
+  signal: AbortSignal;
+  maxReplyBytes: number;
+  mode: TlsMode;
+  servername: string;
+  caFile: string | undefined;
+}): Promise<{ ok: true; dialog: TcpDialog; tls: TlsSettings | undefined } | { ok: false; setup: string } | Extract<OpenedDialog, { ok: false }>> {
+  let tls: TlsSettings | undefined;
+  if (opts.mode !== 'none') {
+    const loaded = await loadTlsSettings(opts.servername, opts.caFile);
+    if (!loaded.ok) return { ok: false, setup: loaded.reason };
+    tls = loaded.settings;
+  }
+  const opened = await openTcpDialog({
+    host: opts.host,
+    port: opts.port,
+    signal: opts.signal,
+    maxReplyBytes: opts.maxReplyBytes,
+    ...(opts.mode === 'implicit' ? { tls } : {}),
+  });
+  return opened.ok ? { ok: true, dialog: opened.dialog, tls } : opened;
+}
