@@ -163,9 +163,11 @@ const runs = Array.from({ length: lanes }, async (_, index) => {
   return { lane, status, counts, seconds, jsonFile };
 });
 
+// Interrupted: the lanes go too. unshare holds SIGINT and SIGTERM until its child exits, so it gets
+// SIGKILL; --kill-child then kills the lane's PID 1, and with it everything in the namespace.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) child.kill(isolationProblem === undefined ? 'SIGKILL' : 'SIGTERM');
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }

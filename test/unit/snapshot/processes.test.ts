@@ -126,7 +126,7 @@ describe('readProcesses on the real /proc', () => {
       expect(before?.argv[2]).toBe('read -r; exec bash -c "sleep 5; true" exec-marker');
       execing.stdin!.end('go\n');
       // The exec has happened (the kernel says so), then the cached read.
-      await until(() => readFileSync(`/proc/${execing.pid}/cmdline`, 'utf8').includes('exec-marker\0'), 'the exec');
+      await until(() => readFileSync(`/proc/${execing.pid}/cmdline`, 'utf8') === 'bash\0-c\0sleep 5; true\0exec-marker\0', 'the exec');
       const after = (await readProcesses('/proc', cache)).find((p) => p.pid === execing.pid);
       expect(after?.comm).toBe(before?.comm);
       expect(after?.argv).toEqual(['bash', '-c', 'sleep 5; true', 'exec-marker']);
