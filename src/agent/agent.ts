@@ -4,7 +4,8 @@ import type { AgentConfig } from '../config/schema.js';
 import { discoverInstall } from '../discovery/index.js';
 import { buildPlan, type Row } from '../core/plan.js';
 import { runCheck } from '../core/runner.js';
-import { StatusStore } from '../core/store.js';
+import { StatusStore, type RowStatus } from '../core/store.js';
+import { Confirmations, nodeTimers, type Timers } from '../core/confirm.js';
 import { AgentMetrics } from '../metrics/agentMetrics.js';
 import { BUNDLE, projectRoot } from '../util/paths.js';
 import type { ProbePlugin } from '../core/plugin.js';
@@ -32,6 +33,8 @@ export interface AgentOptions {
   restarts?: boolean;
   /** Cycles starting within this many ms share one snapshot (default 250); 0 gives every cycle its own (the bench). */
   snapshotReuseMs?: number;
+  /** The timers of confirmation runs (core/confirm.ts); Node's, unref'd, by default. Tests drive their own. */
+  timers?: Timers;
 }
 
 export const AGENT_VERSION: string =
@@ -65,6 +68,10 @@ export class Agent {
   private readNlserver!: () => Promise<NlserverView>;
   /** One SOAP client per soaprouter URL and operator, kept across re-plans so the session survives. */
   private readonly soapClients = new Map<string, CampaignSoapClient>();
+  /** Rows re-run to confirm a changed verdict that flap damping holds (defaults.confirmAfter). */
+  private readonly confirmations: Confirmations;
+  /** The rows whose checks run right now, until recorded: one run of a row at a time. */
+  private readonly checking = new Map<string, Promise<void>>();
 
   constructor(private options: AgentOptions) {
     this.now = options.now ?? Date.now;
@@ -75,6 +82,7 @@ export class Agent {
     this.store.onStale = (status) => this.metrics.updateRow(status);
     this.metrics.beforeCollect = () => this.store.expireStale();
     this.configureNlserver();
+    this.confirmations = new Confirmations(options.timers ?? nodeTimers, (key) => this.confirm(key));
     this.restarter = new Restarter({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.restartRun ? { run: options.restartRun } : {}) });
   }
 
@@ -85,9 +93,23 @@ export class Agent {
   /** Swaps in a validated config (SIGHUP) and re-plans; results of rows that remain are kept. */
   async reconfigure(config: AgentConfig): Promise<void> {
     this.options.config = config;
+    // They were timed by the old config; the next scheduled runs count as usual.
+    const cancelled = this.confirmations.cancelAll();
+    if (cancelled > 0) this.log.debug({ cancelled }, 'config reloaded: pending confirmation runs cancelled');
     this.configureNlserver();
     this.discoveredAt = -Infinity;
     await this.refresh();
+  }
+
+  /** Shutting down: pending confirmation runs are cancelled and none is scheduled again. */
+  stop(): void {
+    const cancelled = this.confirmations.stop();
+    if (cancelled > 0) this.log.debug({ cancelled }, 'stopping: pending confirmation runs cancelled');
+  }
+
+  /** The rows with a confirmation run pending. */
+  pendingConfirmations(): string[] {
+    return this.confirmations.keys();
   }
 
   get log(): Logger {
@@ -143,7 +165,30 @@ export class Agent {
     return `${this.publishedRows}/${this.metrics.eventVersion}`;
   }
 
+  /**
+   * One run of a row. A row already running (a confirmation, when its schedule ticks) is not run a
+   * second time: the caller shares that run's result. A run starting cancels the row's pending
+   * confirmation, whose question it answers.
+   */
   private async runRow(row: Row, snapshot: CycleSnapshot): Promise<void> {
+    const running = this.checking.get(row.key);
+    if (running) return running;
+    if (this.confirmations.cancel(row.key)) this.log.debug({ row: row.key }, 'scheduled run came first: pending confirmation cancelled');
+    const checked = this.checkRow(row, snapshot);
+    const done = checked.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.checking.set(row.key, done);
+    void done.finally(() => this.checking.delete(row.key));
+    const status = await checked;
+    if (status === undefined) return;
+    // After the result is published: a restart (up to a minute) must not delay what /status shows.
+    if (this.options.restarts !== false) await this.restarter.observe(row, status, async () => snapshot.nlserver?.(), this.now());
+  }
+
+  /** Runs the row's checks and records the result; undefined when the row vanished meanwhile. */
+  private async checkRow(row: Row, snapshot: CycleSnapshot): Promise<RowStatus | undefined> {
     const outcomes = await Promise.all(
       row.checks.map((check) =>
         runCheck(check, {
@@ -156,12 +201,31 @@ export class Agent {
       ),
     );
     // The plan may have been replaced while the checks ran; a vanished row is not written back.
-    if (!this.plan.some((current) => current.key === row.key)) return;
+    if (!this.plan.some((current) => current.key === row.key)) return undefined;
     const status = this.store.record(row, outcomes, this.now());
     this.metrics.updateRow(status);
-    // After the result is published: a restart (up to a minute) must not delay what /status shows.
-    if (this.options.restarts !== false) await this.restarter.observe(row, status, async () => snapshot.nlserver?.(), this.now());
     if (status.state !== 'ok') this.log.debug({ row: row.key, state: status.state, detail: status.detail }, 'row checked');
+    // Only a changed verdict is confirmed: in steady state, up or down, nothing runs between ticks.
+    if (this.store.isHeld(row.key) && row.confirmAfterMs > 0) {
+      this.confirmations.schedule(row.key, row.confirmAfterMs);
+      this.log.debug({ row: row.key, confirmAfterMs: row.confirmAfterMs, detail: status.detail }, 'verdict held by flap damping: confirmation run scheduled');
+    }
+    return status;
+  }
+
+  /** A confirmation run: the row alone, on a snapshot of its own, counted like any run. */
+  private async confirm(key: string): Promise<void> {
+    const row = this.plan.find((current) => current.key === key);
+    if (!row || !row.enabled || row.blocked || this.checking.has(key)) return;
+    this.log.debug({ row: key }, 'confirmation run');
+    this.cyclesRunning += 1;
+    try {
+      await this.runRow(row, this.cycleSnapshot(true));
+    } catch (error) {
+      this.log.error({ row: key, err: String(error) }, 'confirmation run failed');
+    } finally {
+      this.cyclesRunning -= 1;
+    }
   }
 
   private async discoverAndPlan(): Promise<void> {
@@ -172,6 +236,8 @@ export class Agent {
     this.discoveredAt = this.now();
     this.plan = buildPlan(this.options.plugins, this.options.config, install, { soapClient: (instance) => this.soapClient(install, instance), logonClient: (url) => this.logonClient(url) });
     const { removed } = this.store.sync(this.plan, this.now());
+    for (const row of this.plan) if (!row.enabled || row.blocked) this.confirmations.cancel(row.key);
+    for (const key of removed) this.confirmations.cancel(key);
     for (const key of removed) for (const memory of this.memories.keys()) if (memory.startsWith(`${key}/`)) this.memories.delete(memory);
     this.metrics.syncPlan(this.plan, removed, (key) => this.store.get(key));
     this.restarter.sync(this.plan);
@@ -188,9 +254,10 @@ export class Agent {
     }
   }
 
-  private cycleSnapshot(): CycleSnapshot {
+  /** The snapshot cycles starting together share; `fresh`: a new one whatever its age (a confirmation looks again). */
+  private cycleSnapshot(fresh = false): CycleSnapshot {
     const now = this.now();
-    if (!this.snapshot || Math.abs(now - this.snapshot.at) >= (this.options.snapshotReuseMs ?? DEFAULT_SNAPSHOT_REUSE_MS)) {
+    if (fresh || !this.snapshot || Math.abs(now - this.snapshot.at) >= (this.options.snapshotReuseMs ?? DEFAULT_SNAPSHOT_REUSE_MS)) {
       const value = this.options.snapshotFactory?.() ?? createCycleSnapshot({ nlserver: this.readNlserver, processCache: this.processCache });
       this.snapshot = { at: now, value };
     }

@@ -56,3 +56,16 @@ export function durationCodec(examples: string) {
   // parseDuration reads as more than 0 ms: decode is never given another, the 0 is unreachable.
   return z.codec(text, z.number(), { decode: (value) => parseDuration(value) ?? 0, encode: durationText });
 }
+
+/**
+ * A duration where 0 means off (`confirmAfter: 0`): written `0`, `0s` or as any duration, read as
+ * milliseconds. YAML reads a bare `0` as a number, hence the one number admitted.
+ */
+export function durationOrOffCodec(examples: string, maxMs: number) {
+  const expected = (input: unknown): string => `expected a duration such as ${examples} (at most ${durationText(maxMs)}), or 0 for off, got ${show(input)}`;
+  // The bound also keeps the value a valid timer delay (setTimeout fires at once past 2^31 - 1 ms).
+  const text = z
+    .union([z.literal(0), z.string()], { error: (issue) => expected(issue.input) })
+    .refine((value) => value === 0 || (parseDuration(value) ?? Infinity) <= maxMs, { error: (issue) => expected(issue.input) });
+  return z.codec(text, z.number(), { decode: (value) => (value === 0 ? 0 : (parseDuration(value) ?? 0)), encode: durationText });
+}

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { INSTANCE_NAME } from '../util/names.js';
-import { durationCodec } from './duration.js';
+import { durationCodec, durationOrOffCodec } from './duration.js';
 import { refineRestarts, restartsSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
@@ -15,6 +15,9 @@ const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
  * with `.prefault('5m')`, so the docs and the schema say the same thing (see durationCodec).
  */
 export const durationSchema = durationCodec('500ms, 10s, 5m or 1h');
+
+/** How long after a run that changed verdict (held by flap damping) the row runs again; 0: only as scheduled. */
+const confirmAfterSchema = durationOrOffCodec('2s, 5s or 10s', 3_600_000);
 
 /** node-cron accepts 5 fields too; we insist on 6 so a schedule is never read a minute off. */
 export const scheduleSchema = z
@@ -112,6 +115,8 @@ export const moduleBaseShape = {
   // not flip a module to critical, and one good run does not clear it.
   failuresBeforeCritical: runCountSchema.default(2),
   successesBeforeOk: runCountSchema.default(1),
+  // The run that counts towards them comes confirmAfter later rather than a schedule interval later.
+  confirmAfter: confirmAfterSchema.optional(),
   // Opt-in automatic restarts; refused (with the reason) on modules that must never be restarted.
   restarts: restartsSchema.optional(),
   // The module's own log as evidence (checks/logErrors.ts): error lines within `window` warn, lines
@@ -206,6 +211,7 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
       .strictObject({
         schedule: scheduleSchema.optional(),
         timeout: durationSchema.prefault('10s'),
+        confirmAfter: confirmAfterSchema.prefault('5s'),
       })
       .prefault({}),
     modules: z.strictObject(modules).prefault({}),

@@ -23,6 +23,8 @@ export interface Row {
   failuresBeforeCritical: number;
   /** Consecutive passing runs before a critical/unknown row turns ok/warning. */
   successesBeforeOk: number;
+  /** While damping holds a changed verdict, the row runs again this long after (0: only as scheduled). */
+  confirmAfterMs: number;
   checks: Check[];
 }
 
@@ -67,6 +69,7 @@ function planRow(plugin: ProbePlugin, instance: string, config: AgentConfig, ins
     timeoutMs: moduleConfig?.timeout ?? config.defaults.timeout,
     failuresBeforeCritical: moduleConfig?.failuresBeforeCritical ?? 1,
     successesBeforeOk: moduleConfig?.successesBeforeOk ?? 1,
+    confirmAfterMs: moduleConfig?.confirmAfter ?? config.defaults.confirmAfter,
     checks: [],
   };
   const where = plugin.runsOn === 'machine' ? 'config-default.xml' : `config-${instance}.xml`;

@@ -8,6 +8,8 @@ export interface CycleSource {
   ensurePlanned(): Promise<void>;
   rows(): ReadonlyArray<{ key: string; schedule: string; enabled: boolean; timeoutMs: number }>;
   runCycle(keys: ReadonlySet<string>): Promise<void>;
+  /** Ends the runs the source starts on its own between cycles (confirmation runs, core/confirm.ts). */
+  stop(): void;
 }
 
 interface Group {
@@ -54,6 +56,7 @@ export class Scheduler {
     this.running = false;
     this.started = false;
     clearInterval(this.clockWatch);
+    this.agent.stop();
     const running: Promise<void>[] = [];
     for (const group of this.groups.values()) {
       await group.task.destroy();

@@ -44,6 +44,8 @@ export class StatusStore {
   private rows = new Map<string, RowStatus>();
   private order: string[] = [];
   private streaks = new Map<string, Streak>();
+  /** Rows whose last run saw the other side of up/down while damping kept their verdict. */
+  private holding = new Set<string>();
   private plan = new Map<string, Row>();
   /** Bumped on every change of any row: renderers cache their output per version. */
   version = 0;
@@ -59,6 +61,7 @@ export class StatusStore {
     for (const key of removed) {
       this.rows.delete(key);
       this.streaks.delete(key);
+      this.holding.delete(key);
     }
     this.version += 1;
     this.plan = new Map(plan.map((row) => [row.key, row]));
@@ -66,6 +69,7 @@ export class StatusStore {
     for (const row of plan) {
       const existing = this.rows.get(row.key);
       if (!existing) added.push(row.key);
+      if (!row.enabled || row.blocked) this.holding.delete(row.key);
       if (!row.enabled) this.set(row, 'disabled', row.note, [], now, undefined);
       else if (row.blocked) this.set(row, 'unknown', row.blocked, [], now, now);
       else if (!existing || existing.state === 'disabled') this.set(row, 'unknown', 'not checked yet', [], now, undefined);
@@ -85,8 +89,20 @@ export class StatusStore {
     const streak = this.countStreak(row.key, observed);
     const previous = this.rows.get(row.key);
     const held = previous ? damped(row, previous, observed, streak) : undefined;
-    if (held) return this.set(row, held.state, `${held.note}: ${detail}`, judged, now, now, notLooked);
+    if (held) {
+      this.holding.add(row.key);
+      return this.set(row, held.state, `${held.note}: ${detail}`, judged, now, now, notLooked);
+    }
+    this.holding.delete(row.key);
     return this.set(row, observed, detail, judged, now, now, notLooked);
+  }
+
+  /**
+   * True while flap damping holds the row's verdict against what its last run saw: the change is
+   * pending a confirmation (core/confirm.ts). False in steady state, up or down.
+   */
+  isHeld(key: string): boolean {
+    return this.holding.has(key);
   }
 
   get(key: string): RowStatus | undefined {

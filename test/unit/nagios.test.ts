@@ -9,7 +9,7 @@ import type { CheckState } from '../../src/core/contracts.js';
 const WEB_HINT = "Check this module if the console and web connections don't work and trigger an **xtk:session** type error";
 const planRow = (module: string, instance = 'default', enabled = true, hint = `hint of ${module}`): Row => {
   const plugin: ProbePlugin = { module, scope: `scope of ${module}`, hint, runsOn: 'machine', defaultSchedule: '*/30 * * * * *', expected: () => true, checks: () => [] };
-  return { key: `${module}@${instance}`, module, instance, plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] };
+  return { key: `${module}@${instance}`, module, instance, plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, confirmAfterMs: 0, checks: [] };
 };
 
 /** Rows recorded with one check each: [module, instance, state, message] or a disabled row. */

@@ -19,7 +19,7 @@ const WEB_HINT = "Check this module if the console and web connections don't wor
 const WF_HINT = 'If you encounter any problems, restart this module. If necessary, apply the procedure to increase precision of logs detailed in the [Log precision](../../production/using/log-precision.md) section.';
 const planRow = (module: string, hint: string, instance = 'default', enabled = true): Row => {
   const p = plugin(module, hint);
-  return { key: `${module}@${instance}`, module, instance, plugin: p, enabled, note: enabled ? '' : 'not enabled on this host', schedule: p.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] };
+  return { key: `${module}@${instance}`, module, instance, plugin: p, enabled, note: enabled ? '' : 'not enabled on this host', schedule: p.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, confirmAfterMs: 0, checks: [] };
 };
 const outcome = (name: string, state: CheckOutcome['state'], message: string): CheckOutcome => ({ name, state, message, durationMs: 1, lastRun: 0, values: {}, labels: {} });
 const info = { version: '1.2.3', startedAt: Date.UTC(2026, 10, 25, 16, 58) };

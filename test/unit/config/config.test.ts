@@ -21,7 +21,7 @@ describe('config', () => {
     expect(config.modules.trackinglogd).toMatchObject({ growthWarning: 3_600_000, growthCritical: 21_600_000, glob: '0x*.log' });
     // ...and written back as durations for people (config check).
     const shown = configText(plugins, config) as { defaults: object; modules: Record<string, object>; campaign: object };
-    expect(shown.defaults).toEqual({ timeout: '10s' });
+    expect(shown.defaults).toEqual({ timeout: '10s', confirmAfter: '5s' });
     expect(shown.campaign).toMatchObject({ nlserverTimeout: '5s', nlserver: '/usr/local/neolane/nl6/bin/nlserver' });
     expect(shown.modules.web).toMatchObject({ enabled: 'auto', rTest: true, soap: true, slowResponse: '2s', restartGrace: '5m' });
     expect(shown.modules.trackinglogd).toMatchObject({ growthWarning: '1h', growthCritical: '6h', glob: '0x*.log' });
@@ -31,7 +31,7 @@ describe('config', () => {
     const config = parseConfig(plugins, 'defaults: {timeout: 90s}\ncampaign: {nlserverTimeout: 1500ms}\nmodules: {mta: {logMaxAge: 1d2h, restarts: {window: 120m}}}\n', FILE);
     expect([config.defaults.timeout, config.campaign.nlserverTimeout, config.modules.mta!.restarts!.window]).toEqual([90_000, 1_500, 7_200_000]);
     const shown = configText(plugins, config) as { defaults: object; campaign: object; modules: { mta: object } };
-    expect(shown.defaults).toEqual({ timeout: '1m30s' });
+    expect(shown.defaults).toEqual({ timeout: '1m30s', confirmAfter: '5s' });
     expect(shown.campaign).toMatchObject({ nlserverTimeout: '1s500ms' });
     expect(shown.modules.mta).toMatchObject({ logMaxAge: '1d2h', restarts: { window: '2h', grace: '5m' } });
     for (const ms of [1, 999, 1000, 61_000, 86_400_001, 3 * 86_400_000]) expect(parseDuration(durationText(ms))).toBe(ms);
@@ -71,6 +71,23 @@ describe('config', () => {
 
   test('a zero duration is refused', () => {
     expect(problemsOf('modules: {web: {timeout: 0s}}\n')).toEqual([`${FILE}: modules.web.timeout: expected a duration such as 500ms, 10s, 5m or 1h (longer than 0), got "0s"`]);
+  });
+
+  test('confirmAfter: a duration up to 1h, or 0 (written 0 or 0s) for off; a module may set its own', () => {
+    const read = (yaml: string) => {
+      const config = parseConfig(plugins, yaml, FILE);
+      return [config.defaults.confirmAfter, config.modules.mta!.confirmAfter];
+    };
+    expect(read('')).toEqual([5_000, undefined]);
+    expect(read('defaults: {confirmAfter: 0}\nmodules: {mta: {confirmAfter: 2s}}')).toEqual([0, 2_000]);
+    expect(read('defaults: {confirmAfter: 0s}\nmodules: {mta: {confirmAfter: 0ms}}')).toEqual([0, 0]);
+    expect(read('defaults: {confirmAfter: 1h}')).toEqual([3_600_000, undefined]);
+    expect((configText(plugins, parseConfig(plugins, 'defaults: {confirmAfter: 0}', FILE)) as { defaults: object }).defaults).toEqual({ timeout: '10s', confirmAfter: '0ms' });
+    const expected = (got: string) => `expected a duration such as 2s, 5s or 10s (at most 1h), or 0 for off, got ${got}`;
+    expect(problemsOf('defaults: {confirmAfter: 5}\n')).toEqual([`${FILE}: defaults.confirmAfter: ${expected('5')}`]);
+    expect(problemsOf('defaults: {confirmAfter: 61m}\n')).toEqual([`${FILE}: defaults.confirmAfter: ${expected('"61m"')}`]);
+    expect(problemsOf('modules: {mta: {confirmAfter: soon}}\n')).toEqual([`${FILE}: modules.mta.confirmAfter: ${expected('"soon"')}`]);
+    expect(problemsOf('modules: {mta: {confirmAfter: false}}\n')).toEqual([`${FILE}: modules.mta.confirmAfter: ${expected('false')}`]);
   });
 
   test('reports every problem at once', () => {

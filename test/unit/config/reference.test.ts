@@ -52,7 +52,7 @@ function leaves(schema: z.ZodType, key: string, found: Leaf[], inherited?: unkno
 /** Keys every module accepts, and the job fields shared by export, import and tracking, are documented once. */
 function documentedAs(key: string): string {
   return key
-    .replace(/^modules\.[A-Za-z]+\.(enabled|schedule|timeout|restartGrace|failuresBeforeCritical|successesBeforeOk|restarts\.[A-Za-z]+|logErrors\.[A-Za-z]+)$/, 'modules.<name>.$1')
+    .replace(/^modules\.[A-Za-z]+\.(enabled|schedule|timeout|restartGrace|failuresBeforeCritical|successesBeforeOk|confirmAfter|restarts\.[A-Za-z]+|logErrors\.[A-Za-z]+)$/, 'modules.<name>.$1')
     .replace(/^modules\.(export|import|tracking)\.jobs\[\]\./, 'modules.<job module>.jobs[].');
 }
 

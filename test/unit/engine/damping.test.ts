@@ -27,6 +27,7 @@ const row = (failuresBeforeCritical: number, successesBeforeOk: number): Row => 
   timeoutMs: 10_000,
   failuresBeforeCritical,
   successesBeforeOk,
+  confirmAfterMs: 0,
   checks: [],
 });
 const outcome = (state: CheckState): CheckOutcome => ({ name: 'process', state, message: `process ${state}`, durationMs: 1, lastRun: 0, values: {}, labels: {} });

@@ -16,7 +16,7 @@ const plugin: ProbePlugin = {
   expected: () => true,
   checks: () => [],
 };
-const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, checks: [] });
+const row = (enabled = true): Row => ({ key: 'web@default', module: 'web', instance: 'default', plugin, enabled, note: enabled ? '' : 'not enabled on this host', schedule: plugin.defaultSchedule, timeoutMs: 1000, intervalMs: 30_000, failuresBeforeCritical: 1, successesBeforeOk: 1, confirmAfterMs: 0, checks: [] });
 const outcome = (name: string, state: CheckOutcome['state'], message: string = state): CheckOutcome => ({ name, state, message, durationMs: 12, lastRun: 1_700_000_000_000, values: {}, labels: {} });
 
 describe('status store', () => {
