@@ -175,12 +175,13 @@ export class Agent {
     if (running) return running;
     if (this.confirmations.cancel(row.key)) this.log.debug({ row: row.key }, 'scheduled run came first: pending confirmation cancelled');
     const checked = this.checkRow(row, snapshot);
-    const done = checked.then(
-      () => undefined,
-      () => undefined,
+    this.checking.set(
+      row.key,
+      checked.then(
+        () => this.checking.delete(row.key),
+        () => this.checking.delete(row.key),
+      ).then(() => undefined),
     );
-    this.checking.set(row.key, done);
-    void done.finally(() => this.checking.delete(row.key));
     const status = await checked;
     if (status === undefined) return;
     // After the result is published: a restart (up to a minute) must not delay what /status shows.
