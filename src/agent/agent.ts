@@ -12,6 +12,8 @@ import type { ProbePlugin } from '../core/plugin.js';
 import { portAttribute } from '../discovery/attributes.js';
 import { CampaignSoapClient } from '../clients/soapSession.js';
 import { nlserverReader, type NlserverView } from '../clients/nlserver/view.js';
+import { NlserverViewCache } from '../clients/nlserver/viewCache.js';
+import { scheduleIntervalMs } from '../core/interval.js';
 import { Restarter } from '../restarts/restarter.js';
 import type { NlserverRun } from '../restarts/run.js';
 import { createCycleSnapshot } from '../snapshot/cycle.js';
@@ -265,14 +267,17 @@ export class Agent {
     return this.snapshot.value;
   }
 
+  /** A new config starts a new view (another binary, another schedule): the next cycle reads it. */
   private configureNlserver(): void {
     const { campaign } = this.options.config;
-    this.readNlserver = nlserverReader({
+    const read = nlserverReader({
       enabled: campaign.nlserverView,
       file: campaign.nlserver,
       installDir: campaign.installDir,
       timeoutMs: campaign.nlserverTimeout,
     });
+    const cache = new NlserverViewCache(read, scheduleIntervalMs(campaign.nlserverSchedule), this.now);
+    this.readNlserver = () => cache.get();
   }
 
   /**

@@ -193,6 +193,8 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
           .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${show(issue.input)}` })
           .default('auto'),
         nlserverTimeout: durationSchema.prefault('5s'),
+        // How often the nlserver view (pdump, monitor -missing) is read: each read forks the agent twice.
+        nlserverSchedule: scheduleSchema.default('0 * * * * *'),
         instances: z.array(instanceNameSchema).optional(),
         soap: z
           .strictObject({

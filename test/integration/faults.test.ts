@@ -31,7 +31,8 @@ beforeAll(async () => {
       // Timeouts far apart, so that which one ended a check or a cycle shows whatever the machine's
       // speed: a hung web check ends at 4 s, a hung nlserver at 4 s, anything else would need 20 s.
       defaults: { schedule: '* * * * * *', timeout: '20s' },
-      campaign: { nlserverTimeout: '4s' },
+      // The view read every second too (its default is a minute): the nlserver faults show at once.
+      campaign: { nlserverTimeout: '4s', nlserverSchedule: '* * * * * *' },
       modules: {
         // The system row reads the machine running the tests: it has its own tests.
         system: { enabled: false },

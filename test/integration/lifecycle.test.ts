@@ -136,7 +136,7 @@ describe('SIGTERM', () => {
 
   test('while an nlserver command is running (execa listens for signals too), SIGTERM still exits 0', async () => {
     const file = await sim.writeAgentConfig(
-      { defaults: { schedule: '* * * * * *' }, campaign: { nlserverTimeout: '30s' }, modules: { system: { enabled: false } } },
+      { defaults: { schedule: '* * * * * *' }, campaign: { nlserverTimeout: '30s', nlserverSchedule: '* * * * * *' }, modules: { system: { enabled: false } } },
       'lifecycle-nlserver.yaml',
     );
     const { listen } = YAML.parse(await readFile(file, 'utf8')) as { listen: string };

@@ -37,7 +37,7 @@ export interface CommandView<T> {
   durationMs: number;
 }
 
-/** Campaign's own view of its processes, read at most once per probe cycle and shared by every probe. */
+/** Campaign's own view of its processes, read at most once per campaign.nlserverSchedule interval and shared by every probe. */
 export interface NlserverView {
   /** false: integration switched off or no nlserver here; probes judge from the process table alone. */
   enabled: boolean;
@@ -45,4 +45,10 @@ export interface NlserverView {
   reason?: string;
   pdump: CommandView<PdumpTask>;
   missing: CommandView<MissingTask>;
+  /**
+   * ms since the epoch when the two commands were started. The view is read on its own schedule
+   * (campaign.nlserverSchedule) and shared by the cycles in between: checks weigh what it says
+   * against the process table of their own cycle.
+   */
+  readAt?: number;
 }

@@ -58,6 +58,20 @@ describe('monitor_missing', () => {
     expect((await inMail.run(context(view(BANNER, `${BANNER}\ninmail@prod\n`)))).state).toBe('critical');
   });
 
+  test('a view read before the module started again does not outvote the process table', async () => {
+    const readAt = mtaProcess.startedAtMs - 30_000;
+    const stale = { ...view(BANNER, `${BANNER}\nmta@prod\n`), readAt };
+    const result = await check.run(context(stale, [mtaProcess]));
+    expect(result).toMatchObject({ state: 'unknown', noEvidence: true });
+    expect(result.message).toMatch(/^not looked: nlserver monitor -missing listed mta@prod .+ ago, but pid 4242 started since$/);
+    // Read after the process started: Campaign's word stands (the process may be a stray one).
+    const fresh = { ...stale, readAt: mtaProcess.startedAtMs + 1_000 };
+    expect((await check.run(context(fresh, [mtaProcess]))).state).toBe('critical');
+    // A process of another instance started since proves nothing about this one.
+    const other = { ...mtaProcess, pid: 4343, argv: ['/usr/local/neolane/nl6/bin/nlserver', 'mta', '-tracefile:mta@staging', '-instance:staging'] };
+    expect((await check.run(context(stale, [other]))).state).toBe('critical');
+  });
+
   test('a failing command or no integration: no verdict, never ok, saying why', async () => {
     const failed = await check.run(context(view(BANNER, '', { missing: 'nlserver timed out after 5000 ms' })));
     expect(failed).toEqual({ state: 'unknown', noEvidence: true, message: 'not looked: nlserver monitor -missing failed (nlserver timed out after 5000 ms)' });
