@@ -21,8 +21,9 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 //   is a round trip through libuv's thread pool plus promise machinery: profiled, the five operations
 //   per file cost more CPU than the reading itself (~15 % of the daemon). These are small local files
 //   and a run reads at most maxBytesPerRun (1 MiB by default) in all, so a synchronous read holds the
-//   event loop for well under a millisecond of I/O; a stalled filesystem would stall a worker thread
-//   just the same.
+//   event loop for well under a millisecond (page cache: syslogd has just written them). The price: a
+//   log directory on a hung network mount would now hold the whole daemon, not one pool thread, and a
+//   check timeout cannot interrupt it; module logs are local files (var/<instance>/log).
 // - A file whose size and modification time are those of the last run is unchanged: its first bytes
 //   are not read again. (A same-size rewrite within one timestamp tick of the last look is noticed
 //   at the file's next write, whose content would be read then; nothing is lost, only later.)
