@@ -109,11 +109,14 @@ export function logErrorsCheck(opts: LogErrorsCheckOptions): LogErrorsCheck {
         // Only error and warning lines are judged or counted: the info lines (most of a log) skip the full parse.
         if (!mayBeErrorOrWarning(raw)) continue;
         const line = parseLogLine(raw);
-        if (line === undefined) continue;
-        const message = logMessage(line);
+        if (line === undefined || (line.level !== 'error' && line.level !== 'warning')) continue;
+        // Built only when a pattern is to be tried: most checks have none.
+        const message = ignore.length + critical.length === 0 ? '' : logMessage(line);
         if (ignore.some((pattern) => pattern.test(message))) continue;
-        if (line.level === 'warning') warnings++;
-        if (line.level !== 'error') continue;
+        if (line.level === 'warning') {
+          warnings++;
+          continue;
+        }
         errors++;
         // A line stamped in the future (clock skew) counts as written now.
         const timeMs = Math.min(line.timeMs, now);
