@@ -24,9 +24,10 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 //   event loop for well under a millisecond (page cache: syslogd has just written them). The price: a
 //   log directory on a hung network mount would now hold the whole daemon, not one pool thread, and a
 //   check timeout cannot interrupt it; module logs are local files (var/<instance>/log).
-// - A file whose size and modification time are those of the last run is unchanged: its first bytes
-//   are not read again. (A same-size rewrite within one timestamp tick of the last look is noticed
-//   at the file's next write, whose content would be read then; nothing is lost, only later.)
+// - A file whose size and change time (ctime: every write moves it, and unlike mtime no one can set it
+//   back) are those of the last run is unchanged: its first bytes are not read again. Only a rewrite to
+//   the very same size within one timestamp tick of the last look goes unseen until the file's next
+//   write, when it is read from its start: later, not lost.
 
 export interface LogTailOptions {
   /** The live file first (`<module>.log`), then rotated siblings (`<module>_2.log`). */
@@ -45,7 +46,7 @@ interface FileMark {
   midLine: boolean;
   /** The file's first bytes, to notice a file rewritten under the same identity (a digest: no log text is kept). */
   head: Head;
-  /** `size:mtimeNs` at the last look: unchanged, the head is not read again (a string: memory stays plain JSON). */
+  /** `size:ctimeNs` at the last look: unchanged, the head is not read again (a string: memory stays plain JSON). */
   version: string;
 }
 
@@ -148,7 +149,7 @@ function readFile(
     seen.add(identity);
     const size = Number(info.size);
     let mark = state.marks.get(identity);
-    const version = `${info.size}:${info.mtimeNs}`;
+    const version = `${info.size}:${info.ctimeNs}`;
     if (mark?.version !== version) {
       const start = readBytes(fd, 0, Math.min(size, HEAD_BYTES));
       const head = digest(start, start.length);
