@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { redactSecrets } from '../clients/soapSession.js';
 import type { Check, CheckContext, CheckResult } from '../core/contracts.js';
-import { logMessage, parseLogLine, type LogLine } from '../snapshot/logLine.js';
+import { logMessage, mayBeErrorOrWarning, parseLogLine, type LogLine } from '../snapshot/logLine.js';
 import { createLogTailState, readAppended, type LogTailRead, type LogTailState } from '../snapshot/logTail.js';
 import { assertCheckName, formatBytes, formatDuration, snippet } from '../util/format.js';
 import { scrubSecrets } from '../util/scrub.js';
@@ -106,12 +106,17 @@ export function logErrorsCheck(opts: LogErrorsCheckOptions): LogErrorsCheck {
       let newest: LogLine | undefined;
       let newestCritical: LogLine | undefined;
       for (const raw of read.lines) {
+        // Only error and warning lines are judged or counted: the info lines (most of a log) skip the full parse.
+        if (!mayBeErrorOrWarning(raw)) continue;
         const line = parseLogLine(raw);
-        if (line === undefined) continue;
-        const message = logMessage(line);
+        if (line === undefined || (line.level !== 'error' && line.level !== 'warning')) continue;
+        // Built only when a pattern is to be tried: most checks have none.
+        const message = ignore.length + critical.length === 0 ? '' : logMessage(line);
         if (ignore.some((pattern) => pattern.test(message))) continue;
-        if (line.level === 'warning') warnings++;
-        if (line.level !== 'error') continue;
+        if (line.level === 'warning') {
+          warnings++;
+          continue;
+        }
         errors++;
         // A line stamped in the future (clock skew) counts as written now.
         const timeMs = Math.min(line.timeMs, now);

@@ -65,21 +65,21 @@ const entityDecoder: EntityDecoderOptions = {
     }),
 };
 
-function newParser(): XMLParser {
-  return new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: ATTR_PREFIX,
-    parseAttributeValue: false,
-    parseTagValue: false,
-    trimValues: false,
-    processEntities: true,
-    entityDecoder,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    transformTagName: (name: string) => TAG_PREFIX + name,
-  });
-}
+// One parser for every file: its options are fixed and it keeps no state between parses (the entity
+// decoder above is stateless, and no entity is ever added).
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: ATTR_PREFIX,
+  parseAttributeValue: false,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  entityDecoder,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  transformTagName: (name: string) => TAG_PREFIX + name,
+});
 
 /** Turns fast-xml-parser's preserveOrder output into a plain element tree. */
 function toElements(nodes: unknown): Element[] {
@@ -160,7 +160,7 @@ export function parseConfXml(text: string, file: string): ConfXml {
   }
   let parsed: unknown;
   try {
-    parsed = newParser().parse(xml);
+    parsed = parser.parse(xml);
   } catch (err) {
     throw new Error(`${file}: cannot parse XML: ${oneLine(err instanceof Error ? err.message : String(err))}`);
   }

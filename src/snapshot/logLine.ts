@@ -30,6 +30,18 @@ const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}
 // level), a category, the message. Bounded repetitions: no catastrophic backtracking on long lines.
 const FIELDS = /^[\t ]+((?:-?[0-9A-Fa-f]{1,16}[\t ]+){1,4})([A-Za-z]*[G-Zg-z][A-Za-z]*)[\t ]+([^\t ]+)(?:[\t ]+([^]*))?$/;
 const CODE = /^([A-Z]{3}-\d{6})(?:[\t ]+|$)/;
+// FIELDS puts the level between a blank (after the last id) and a blank (before the category): a line
+// without `<blank>error<blank>` or `<blank>warning<blank>` (any case) cannot parse to either level.
+const ERROR_OR_WARNING = /[\t ](?:error|warning)[\t ]/i;
+
+/**
+ * False when `line` can certainly not parse to an `error` or `warning` line: one regular-expression scan,
+ * so that a reader interested only in those levels skips the full parse of the (many more) info lines.
+ * True is no promise: the line may still be info (the word in its message) or no log line at all.
+ */
+export function mayBeErrorOrWarning(line: string): boolean {
+  return ERROR_OR_WARNING.test(line);
+}
 
 /** The fields of one log line, or undefined when `line` is not a log line (never throws). */
 export function parseLogLine(line: string): LogLine | undefined {

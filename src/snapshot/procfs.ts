@@ -1,9 +1,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-// The one procfs helper: how /proc files are found, read (hot path: synchronous, one reused buffer;
-// indicators: async, errors naming the file) and judged malformed.
+// The one procfs helper: how /proc files are found, read (synchronously, into one reused buffer; for
+// indicators, with errors naming the file) and judged malformed.
 
 // Why not systeminformation (removed, see docs/design.md#dependencies): its non-spawning readers cost
 // ~8 x the CPU of a direct read, take fixed paths (no procRoot, so no fixtures) and swallow read errors
@@ -14,10 +13,19 @@ export function procPath(procRoot: string, relative: string): string {
   return path.join(procRoot, relative);
 }
 
-/** Reads a text file, failing with a message that names it (e.g. `cannot read /proc/meminfo: ENOENT`). */
+/** For readText: every error is a failure, none means "gone". */
+const NOTHING_VANISHES: ReadonlySet<string> = new Set();
+
+/**
+ * A system file's text (meminfo, loadavg...), failing with a message that names it (e.g. `cannot read
+ * /proc/meminfo: ENOENT`). Read synchronously, as readProcFile does: kernel-made files of a few kB that
+ * never wait on a disk. Through fs.promises each of them cost four thread-pool round trips (open, fstat,
+ * read, close) for about a microsecond of kernel work: the daemon's cycles run cold, 30 s apart, and such
+ * overhead is most of their cost. (Not for /proc/<pid>/cmdline: that read can wait on a stuck process.)
+ */
 export async function readText(file: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return readProcFile(file, NOTHING_VANISHES) as string;
   } catch (error) {
     throw new Error(`cannot read ${file}: ${reason(error)}`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { logMessage, parseLogLine } from '../../../src/snapshot/logLine.js';
+import { logMessage, mayBeErrorOrWarning, parseLogLine } from '../../../src/snapshot/logLine.js';
 import { documentedMessages, fixtureLines, withTabs } from '../../fixtures/campaignLogs.js';
 
 describe('parseLogLine on the documented pipelined lines (ISO time, spaces as printed in the docs)', () => {
@@ -120,5 +120,19 @@ describe('parseLogLine edges', () => {
   test('a 2 MB line (a long SQL statement) parses', () => {
     const line = `2021-05-31T08:42:18.124Z\t1\t2\t1\terror\tlog\tWDB-200001 SQL statement '${'x'.repeat(2_000_000)}' could not be executed.`;
     expect(parseLogLine(line)?.code).toBe('WDB-200001');
+  });
+});
+
+describe('mayBeErrorOrWarning (the pre-filter before parsing)', () => {
+  test('passes every documented error and warning line, holds back the info lines without either word', () => {
+    const lines = documentedMessages().map(([level, text]) => withTabs(`2021-05-31T08:42:18.124Z 66462 66501 1 ${level} log ${text}`));
+    for (const line of lines) {
+      const level = parseLogLine(line)?.level;
+      if (level === 'error' || level === 'warning') expect(mayBeErrorOrWarning(line)).toBe(true);
+    }
+    expect(mayBeErrorOrWarning('2011-10-04 11:57:51.804Z B67B28C0 1 info log Updating table \'NmcTrackingLogMessages\'')).toBe(false);
+    expect(mayBeErrorOrWarning('2021-05-31T08:42:18.124Z\t66462\t66501\t1\tERROR\tlog\tshouted')).toBe(true);
+    // The word in an info line's message lets it through: the parse decides.
+    expect(mayBeErrorOrWarning('2021-05-31T08:42:18.124Z\t66462\t66501\t1\tinfo\tlog\tno error here')).toBe(true);
   });
 });

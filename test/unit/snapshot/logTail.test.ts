@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { appendFile, link, mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogTailState, MAX_LINE_BYTES, readAppended, type LogTailOptions, type LogTailState } from '../../../src/snapshot/logTail.js';
@@ -168,6 +168,21 @@ describe('rotation and truncation', () => {
     const read = await r.run();
     expect(read.lines).toEqual(['rewritten-0', 'rewritten-1', 'rewritten-2']);
     expect(read.restarted).toEqual([live]);
+  });
+
+  test('rewritten in place to the same size, even with its modification time set back: read again from the start', async () => {
+    // A whole second, so that setting it again gives the very same nanoseconds.
+    const second = new Date(2001, 0, 1);
+    await writeFile(live, 'aaaa\n');
+    await utimes(live, second, second);
+    const r = reader();
+    await r.run();
+    await writeFile(live, 'bbbb\n');
+    await utimes(live, second, second);
+    const read = await r.run();
+    expect(read.lines).toEqual(['bbbb']);
+    expect(read.restarted).toEqual([live]);
+    expect((await r.run()).lines).toEqual([]);
   });
 });
 
