@@ -2,6 +2,7 @@ import type { RowStatus } from '../core/store.js';
 import { worst } from '../core/states.js';
 import { formatDuration } from '../util/format.js';
 import type { State } from '../core/contracts.js';
+import type { HistoryStatus } from '../history/source.js';
 
 export interface AgentInfo {
   version: string;
@@ -13,6 +14,8 @@ export interface StatusDocument {
   state: State;
   generatedAt: string;
   agent: { version: string; startedAt: string };
+  /** The event log: its file and whether events reach it (the daemon only; docs/history.md). */
+  history?: HistoryStatus;
   modules: {
     module: string;
     instance: string;
@@ -22,6 +25,8 @@ export interface StatusDocument {
     lastRun: string | null;
     detail: string;
     remediation: string;
+    /** State changes of the row in the last 24 hours (first verdicts after a start not counted). */
+    changes24h: number;
     /** `labels`: only on checks that have their own (trackinglogd's redir_log: `redir_instance`). */
     checks: { name: string; labels?: Record<string, string>; state: string; message: string; durationMs: number; lastRun: string }[];
     /** Checks that gave no verdict this run (could not look, or only count), with why; omitted when none. */
@@ -31,12 +36,20 @@ export interface StatusDocument {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now: number): StatusDocument {
+/** What /status shows of the history: the log's status (daemon only) and each row's changes in 24 h. */
+export interface HistoryView {
+  status?: HistoryStatus;
+  /** Per `module\ninstance`. */
+  changes24h: ReadonlyMap<string, number>;
+}
+
+export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now: number, history?: HistoryView): StatusDocument {
   return {
     // No rows yet means the agent has not planned anything: nothing is known.
     state: worst(rows.map((row) => row.state), 'unknown'),
     generatedAt: iso(now),
     agent: { version: agent.version, startedAt: iso(agent.startedAt) },
+    ...(history?.status ? { history: history.status } : {}),
     modules: rows.map((row) => ({
       module: row.module,
       instance: row.instance,
@@ -47,6 +60,7 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
       detail: row.detail,
       // The documented field name; the text is the plugin's hint.
       remediation: row.hint,
+      changes24h: history?.changes24h.get(`${row.module}\n${row.instance}`) ?? 0,
       checks: row.checks.map((check) => ({
         name: check.name,
         ...(check.checkLabels ? { labels: { ...check.checkLabels } } : {}),
