@@ -45,8 +45,7 @@ export async function runDaemon(configFile: string): Promise<number> {
     server = await startServer(agent, scheduler, config.listen, { web });
   } catch (error) {
     log.error({ listen: config.listen, err: String(error) }, 'cannot listen; not starting');
-    history.record({ module: 'agent', instance: '', from: null, to: 'stopped', detail: `cannot listen on ${config.listen}: ${String(error)}` });
-    await history.close();
+    // The state directory stays untouched (history.start() was not called): it may be another agent's.
     return 1;
   }
   history.start();

@@ -62,6 +62,10 @@ export class EventLog implements HistorySource {
   private appended = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private previousAlive: number | undefined;
+  /** Between open() and start(): what the file held, and the events recorded meanwhile (not yet written). */
+  private found: ReadResult | undefined;
+  private unwritten: HistoryEvent[] = [];
+  private started = false;
   private previousStopped = false;
   /** Bumped by every recorded event and every change of status: renderers cache on it. */
   version = 0;
@@ -89,7 +93,7 @@ export class EventLog implements HistorySource {
    */
   static open(options: EventLogOptions & { dir: string }): EventLog {
     const log = new EventLog(options);
-    log.load(options.dir);
+    log.load();
     return log;
   }
 
@@ -133,7 +137,8 @@ export class EventLog implements HistorySource {
   /** Appends the event to the file (when it can), then makes it visible. */
   record(input: NewEvent): HistoryEvent {
     const event: HistoryEvent = { ...input, time: input.time ?? this.now(), detail: scrubSecrets(input.detail) };
-    if (this.file !== undefined) this.append(formatEventLine(event), event.time);
+    if (this.file !== undefined && this.started) this.append(formatEventLine(event), event.time);
+    else if (this.file !== undefined) this.unwritten.push(event);
     this.events.push(event);
     this.version += 1;
     // Memory is bounded like the file; trimmed in batches, not one shift per event.
@@ -142,17 +147,36 @@ export class EventLog implements HistorySource {
     return event;
   }
 
-  /** Starts the heartbeat (now and once a minute; the timer never keeps the process alive). */
+  /**
+   * Takes the state directory: creates it, sets a corrupt file aside or cuts a torn line off, writes the
+   * events recorded since open() (in that order, before anything serves them: call it before the first
+   * request is answered), and starts the heartbeat (now and once a minute; the timer never keeps the
+   * process alive). Until then nothing is written: a second agent that fails to start (its port taken)
+   * leaves the running one's file alone.
+   */
   start(): void {
-    if (this.file === undefined || this.heartbeatTimer) return;
+    if (this.file === undefined || this.started) return;
+    this.started = true;
+    const file = this.file;
+    try {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+    } catch (error) {
+      this.failed(error);
+    }
+    if (this.found) this.repair(file, this.found);
+    const trimmed = this.found !== undefined && this.found.events.length > this.events.length - this.unwritten.length;
+    this.found = undefined;
+    for (const event of this.unwritten) this.append(formatEventLine(event), event.time);
+    this.unwritten = [];
     this.heartbeat();
+    if (this.problem === undefined && (this.setAside !== undefined || trimmed)) void this.compact();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
   }
 
   /** Touches the heartbeat; drops events past 30 days; retries an unwritable directory. */
   heartbeat(): void {
-    if (this.heartbeatFile === undefined) return;
+    if (this.heartbeatFile === undefined || !this.started) return;
     const now = this.now();
     try {
       const at = new Date(now);
@@ -192,7 +216,7 @@ export class EventLog implements HistorySource {
    * the temp file renamed over events.jsonl. A reader sees the old file or the new one, never half.
    */
   compact(): Promise<void> {
-    if (this.file === undefined) return Promise.resolve();
+    if (this.file === undefined || !this.started) return Promise.resolve();
     if (this.compacting) {
       // Asked again while one runs (the directory came back meanwhile): once more after it.
       this.compactAgain = true;
@@ -324,35 +348,34 @@ export class EventLog implements HistorySource {
     this.onStatus?.(this.status());
   }
 
-  private load(dir: string): void {
-    const file = this.file!;
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o750 });
-    } catch (error) {
-      this.failed(error);
-    }
-    const read = readEventFile(file, this.maxEvents);
+  /** Reads the file back; changes nothing on disk (start() does). */
+  private load(): void {
+    const read = readEventFile(this.file!, this.maxEvents);
     if (read.error) this.failed(read.error);
     this.events = read.events;
     this.trimMemory();
     this.fileEvents = read.events.length;
     this.fileOldest = read.events.reduce((oldest, event) => Math.min(oldest, event.time), Infinity);
     this.previousAlive = this.lastAlive(read.events);
-    if (read.invalid > 0) {
-      this.setCorruptAside(file, read.invalid, read.events.length);
-    } else if (read.tornAt !== undefined) {
+    this.found = read;
+  }
+
+  /** What start() finds to repair in the file read at open: a corrupt file set aside, a torn last line cut off. */
+  private repair(file: string, found: ReadResult): void {
+    if (found.invalid > 0) {
+      this.setCorruptAside(file, found.invalid, found.events.length);
+    } else if (found.tornAt !== undefined) {
       try {
         const fd = openSync(file, 'r+');
         try {
-          ftruncateSync(fd, read.tornAt);
+          ftruncateSync(fd, found.tornAt);
         } finally {
           closeSync(fd);
         }
       } catch (error) {
-        this.failed(error);
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.failed(error);
       }
     }
-    if (this.problem === undefined && (this.setAside !== undefined || this.fileEvents > this.events.length || this.overBounds())) void this.compact();
   }
 
   /**

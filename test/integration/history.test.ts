@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execa } from 'execa';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatEventLine, parseEventText } from '../../src/history/eventFile.js';
@@ -165,9 +165,36 @@ describe('events through the real daemon', () => {
     const file = fileOf(mainDir);
     expect(file.invalid).toBe(0);
     expect((await statusOf()).history.setAside).toBeNull();
+    // A second agent on the same config cannot listen: it exits and leaves the running one's file alone.
+    const agentEvents = () => fileOf(mainDir).events.filter((event) => event.module === 'agent');
+    const before = agentEvents();
+    const second = await runCli(['run', '--config', mainConfig], 30_000);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain('cannot listen');
+    expect(agentEvents()).toEqual(before);
+    expect(readdirSync(mainDir).sort()).toEqual(['events.jsonl', 'heartbeat']);
+    // Reloads, accepted and refused, are events; a refused one lists the problems, secrets scrubbed.
+    const good = readFileSync(mainConfig, 'utf8');
+    process.kill(daemon!.pid, 'SIGHUP');
+    await waitFor(async () => (await events('?module=agent')).some((event) => event.to === 'reloaded'), 10_000, () => daemon!.output());
+    writeFileSync(mainConfig, `${good}webConfigFile: relative/password=hunter2\n`);
+    process.kill(daemon!.pid, 'SIGHUP');
+    await waitFor(async () => (await events('?module=agent')).some((event) => event.to === 'reload_refused'), 10_000, () => daemon!.output());
+    writeFileSync(mainConfig, good);
+    const refused = (await events('?module=agent&limit=1'))[0]!;
+    expect(refused).toMatchObject({ to: 'reload_refused', from: null, instance: '' });
+    expect(refused.detail).toMatch(/webConfigFile: expected an absolute path, got "relative\/password=\[redacted\]/);
+    expect(refused.detail).not.toContain('hunter2');
     await stop();
     const stopped = fileOf(mainDir).events.at(-1)!;
     expect(stopped).toMatchObject({ module: 'agent', to: 'stopped', detail: 'stopped by SIGTERM' });
+  }, 60_000);
+
+  test('the one-shot check writes no event, and no state directory', async () => {
+    const dir = path.join(sim.root, 'state-check');
+    const result = await runCli(['check', '--config', await writeConfig('check', dir), '--module', 'stat']);
+    expect(result.stdout).toMatch(/^stat\s+hist\s+OK\s/m);
+    expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
   test('a corrupt file is set aside, its valid events kept', async () => {

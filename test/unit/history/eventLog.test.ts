@@ -14,11 +14,24 @@ import type { Logger } from '../../../src/util/logger.js';
 
 const T0 = Date.parse('2026-12-05T03:00:00Z');
 let dir: string;
+let opened: EventLog[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'event-log-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  for (const log of opened) await log.close();
+  opened = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A log of a state directory, read back and started (the file is written from then on), as the daemon does. */
+function openLog(options: Parameters<typeof EventLog.open>[0]): EventLog {
+  const log = EventLog.open(options);
+  log.start();
+  opened.push(log);
+  return log;
+}
 
 /** A logger that keeps what it was told, by level. */
 function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
@@ -33,22 +46,22 @@ const fileEvents = (file = path.join(dir, EVENTS_FILE)) => parseEventText(readFi
 describe('the event log on disk', () => {
   test('an event is in the file before it is visible, and read back at the next start; secrets are scrubbed', () => {
     let now = T0;
-    const log = EventLog.open({ dir, now: () => now });
+    const log = openLog({ dir, now: () => now });
     const recorded = log.record(change('mta', 'ok', 'critical', 'soap: answered 500 for password=hunter2'));
     expect(recorded.detail).toBe('soap: answered 500 for password=[redacted]');
     expect(fileEvents().events).toEqual([recorded]);
     now += 1000;
     log.record(change('mta', 'critical', 'ok'));
-    const again = EventLog.open({ dir, now: () => now });
+    const again = openLog({ dir, now: () => now });
     expect(again.all().map((event) => `${String(event.from)}>${event.to}`)).toEqual(['ok>critical', 'critical>ok']);
     expect(again.status()).toEqual({ file: path.join(dir, EVENTS_FILE), writable: true, problem: null, setAside: null });
   });
 
   test('a torn last line (SIGKILL mid-write) is dropped and cut off; the next event starts a line of its own', () => {
-    const log = EventLog.open({ dir, now: () => T0 });
+    const log = openLog({ dir, now: () => T0 });
     log.record(change('mta', null, 'ok'));
     appendFileSync(path.join(dir, EVENTS_FILE), formatEventLine({ ...change('mta', 'ok', 'critical'), time: T0 }).slice(0, 40));
-    const reopened = EventLog.open({ dir, now: () => T0 + 1 });
+    const reopened = openLog({ dir, now: () => T0 + 1 });
     expect(reopened.all()).toHaveLength(1);
     expect(reopened.status().setAside).toBeNull();
     reopened.record(change('web', null, 'ok'));
@@ -59,7 +72,7 @@ describe('the event log on disk', () => {
     const good = formatEventLine({ ...change('mta', null, 'ok'), time: T0 });
     writeFileSync(path.join(dir, EVENTS_FILE), `${good}this is not an event\n${formatEventLine({ ...change('web', null, 'critical'), time: T0 + 1 })}`);
     const logger = recordingLogger();
-    const log = EventLog.open({ dir, now: () => T0 + 5000, log: logger });
+    const log = openLog({ dir, now: () => T0 + 5000, log: logger });
     await log.idle();
     const aside = log.status().setAside!;
     expect(path.basename(aside)).toMatch(/^events\.jsonl\.corrupt-2026-12-05T03-00-05-000Z$/);
@@ -70,9 +83,23 @@ describe('the event log on disk', () => {
     expect(logger.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
   });
 
+  test('before start() nothing on disk changes (a second agent whose port is taken leaves the file alone)', () => {
+    const text = `${formatEventLine({ ...change('mta', null, 'ok'), time: T0 })}not an event\n${formatEventLine({ ...change('mta', 'ok', 'critical'), time: T0 }).slice(0, 30)}`;
+    writeFileSync(path.join(dir, EVENTS_FILE), text);
+    const log = EventLog.open({ dir, now: () => T0 });
+    log.record({ module: 'agent', instance: '', from: null, to: 'started', detail: 'started' });
+    expect(log.all()).toHaveLength(2);
+    expect(readFileSync(path.join(dir, EVENTS_FILE), 'utf8')).toBe(text);
+    expect(readdirSync(dir)).toEqual([EVENTS_FILE]);
+    log.start();
+    opened.push(log);
+    expect(log.status().setAside).not.toBeNull();
+    expect(fileEvents().events.map((event) => event.to)).toContain('started');
+  });
+
   test('a binary file without newlines is foreign too, and never read whole into one line', async () => {
     writeFileSync(path.join(dir, EVENTS_FILE), Buffer.alloc(3 * 1024 * 1024, 0x41));
-    const log = EventLog.open({ dir, now: () => T0 });
+    const log = openLog({ dir, now: () => T0 });
     await log.idle();
     expect(log.status().setAside).not.toBeNull();
     expect(log.all()).toEqual([]);
@@ -80,7 +107,7 @@ describe('the event log on disk', () => {
 
   test('the heartbeat or the last stopped event tells when the previous run was last alive', () => {
     let now = T0;
-    const first = EventLog.open({ dir, now: () => now });
+    const first = openLog({ dir, now: () => now });
     expect(first.previousRunEnd()).toBeUndefined();
     first.record({ module: 'agent', instance: '', from: null, to: 'started', detail: 'started' });
     first.start();
@@ -88,10 +115,10 @@ describe('the event log on disk', () => {
     // Killed: no `stopped`; the heartbeat (touched later than the last event) says when it was alive.
     utimesSync(path.join(dir, HEARTBEAT_FILE), new Date(T0 + 90_000), new Date(T0 + 90_000));
     now = T0 + 600_000;
-    const second = EventLog.open({ dir, now: () => now });
+    const second = openLog({ dir, now: () => now });
     expect(second.previousRunEnd()).toEqual({ at: T0 + 90_000, stopped: false });
     second.record({ module: 'agent', instance: '', from: null, to: 'stopped', detail: 'stopped', time: T0 + 700_000 });
-    const third = EventLog.open({ dir, now: () => T0 + 800_000 });
+    const third = openLog({ dir, now: () => T0 + 800_000 });
     expect(third.previousRunEnd()).toEqual({ at: T0 + 700_000, stopped: true });
   });
 });
@@ -99,7 +126,7 @@ describe('the event log on disk', () => {
 describe('bounds', () => {
   test('55,000+ events: compacted in the background to at most 50,000; the file and memory agree', async () => {
     let now = T0;
-    const log = EventLog.open({ dir, now: () => now });
+    const log = openLog({ dir, now: () => now });
     const total = Math.ceil(MAX_EVENTS * 1.1) + 2_000;
     for (let i = 0; i < total; i++) {
       now += 1;
@@ -113,9 +140,9 @@ describe('bounds', () => {
     expect(events.length).toBeGreaterThanOrEqual(MAX_EVENTS);
     expect(events.at(-1)!.detail).toBe(`n${total - 1}`);
     expect(events.map((event) => event.detail)).toEqual(log.all().map((event) => event.detail));
-    expect(readdirSync(dir).sort()).toEqual([EVENTS_FILE]);
+    expect(readdirSync(dir).sort()).toEqual([EVENTS_FILE, HEARTBEAT_FILE]);
     // A restart reads back the newest 50,000, and compacts the file to them.
-    const reopened = EventLog.open({ dir, now: () => now });
+    const reopened = openLog({ dir, now: () => now });
     expect(reopened.all().length).toBe(MAX_EVENTS);
     expect(reopened.all().at(-1)!.detail).toBe(`n${total - 1}`);
     await reopened.idle();
@@ -124,7 +151,7 @@ describe('bounds', () => {
 
   test('events older than 30 days go at the first heartbeat after the file holds 10 % more than that', async () => {
     let now = T0;
-    const log = EventLog.open({ dir, now: () => now });
+    const log = openLog({ dir, now: () => now });
     log.record(change('mta', null, 'ok'));
     now += 10 * 86_400_000;
     log.record(change('mta', 'ok', 'critical'));
@@ -148,7 +175,7 @@ describe('an unwritable state directory', () => {
     const stateDir = path.join(blocker, 'state');
     const logger = recordingLogger();
     const statuses: boolean[] = [];
-    const log = EventLog.open({ dir: stateDir, now: () => T0, log: logger });
+    const log = openLog({ dir: stateDir, now: () => T0, log: logger });
     log.onStatus = (status) => statuses.push(status.writable);
     for (let i = 0; i < 5; i++) log.record(change('mta', 'ok', 'critical'));
     log.heartbeat();
@@ -245,7 +272,7 @@ describe('the status store reports changes as /status shows them', () => {
 
 test('the state directory is created with the file and the heartbeat', () => {
   const stateDir = path.join(dir, 'a', 'b');
-  const log = EventLog.open({ dir: stateDir, now: () => T0 });
+  const log = openLog({ dir: stateDir, now: () => T0 });
   log.start();
   void log.close();
   expect(existsSync(path.join(stateDir, HEARTBEAT_FILE))).toBe(true);
