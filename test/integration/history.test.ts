@@ -6,7 +6,11 @@ import path from 'node:path';
 import { formatEventLine, parseEventText } from '../../src/history/eventFile.js';
 import { SimulatedHost } from '../sim/host.js';
 import { FaultDaemon, findRow, type FullStatusDoc } from './faultDaemon.js';
-import { runCli, waitFor } from './helpers.js';
+import { Daemon, runCli, waitFor } from './helpers.js';
+import { makeTestCertificates } from '../sim/test-certs.js';
+import https from 'node:https';
+import bcrypt from 'bcryptjs';
+import YAML from 'yaml';
 
 // The event log through the real daemon on the simulated host: a module killed and restored gives two
 // events in /events and in stateDir/events.jsonl; a SIGKILL loses nothing that was served and leaves a
@@ -195,6 +199,35 @@ describe('events through the real daemon', () => {
     const result = await runCli(['check', '--config', await writeConfig('check', dir), '--module', 'stat']);
     expect(result.stdout).toMatch(/^stat\s+hist\s+OK\s/m);
     expect(existsSync(dir)).toBe(false);
+  }, 60_000);
+
+  test('the CLI reaches a TLS daemon trusting its own certificate; behind basic auth it reads the file', async () => {
+    const certs = await makeTestCertificates();
+    const dir = path.join(sim.root, 'state-tls');
+    const webFile = path.join(sim.root, 'tls-web.yml');
+    await writeFile(webFile, YAML.stringify({ tls_server_config: { cert_file: certs.selfSignedCert, key_file: certs.selfSignedKey } }));
+    const config = await sim.writeAgentConfig({ stateDir: dir, webConfigFile: webFile, defaults: { schedule: '* * * * * *' }, modules: { system: { enabled: false } } }, 'tls.yaml');
+    const { listen } = YAML.parse(readFileSync(config, 'utf8')) as { listen: string };
+    const healthy = () =>
+      new Promise<boolean>((resolve) => https.get(`https://${listen}/healthz`, { rejectUnauthorized: false }, (response) => resolve(response.statusCode === 200)).on('error', () => resolve(false)));
+    const tls = await Daemon.start(config, listen, healthy);
+    try {
+      await waitFor(() => existsSync(path.join(dir, 'events.jsonl')), 10_000, () => tls.output());
+      const over = await runCli(['events', '--config', config, '--module', 'agent']);
+      expect(over.stderr).toContain(`events from the running daemon at https://${listen}`);
+      expect(over.stdout).toMatch(/ agent {2}started {2}campaign-health-agent .* started; no earlier run recorded$/m);
+      // Basic auth added (applies at once on SIGHUP): the CLI has no password and reads the file.
+      await writeFile(webFile, YAML.stringify({ tls_server_config: { cert_file: certs.selfSignedCert, key_file: certs.selfSignedKey }, basic_auth_users: { prometheus: await bcrypt.hash('secret', 4) } }));
+      tls.signal('SIGHUP');
+      await waitFor(() => tls.output().includes('config reloaded'), 10_000, () => tls.output());
+      const behind = await runCli(['events', '--config', config, '--module', 'agent']);
+      expect(behind.exitCode).toBe(0);
+      expect(behind.stderr).toMatch(/the daemon did not answer \(https:.* asks for basic auth\): events from the state file .*state-tls\/events\.jsonl/);
+      expect(behind.stdout).toMatch(/ agent {2}reloaded {2}config reloaded from /m);
+    } finally {
+      expect(await tls.stop()).toBe(0);
+      await certs.remove();
+    }
   }, 60_000);
 
   test('a corrupt file is set aside, its valid events kept', async () => {
