@@ -58,6 +58,11 @@ export class EventLog implements HistorySource {
   private setAside: string | undefined;
   private compacting: Promise<void> | undefined;
   private compactAgain = false;
+  /** A rewrite that failed while appends work: its error code, and when to try again (not at every event). */
+  private compactProblem: string | undefined;
+  private compactRetryAt = -Infinity;
+  /** Memory holds events the file lacks (written while it was unwritable): a rewrite is due. */
+  private behind = false;
   /** Successful appends: a rewrite that fails after one succeeded is out of date, not a new problem. */
   private appended = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -87,9 +92,9 @@ export class EventLog implements HistorySource {
   }
 
   /**
-   * The log of a state directory: its events.jsonl read back (a torn last line dropped, a corrupt or
-   * foreign file set aside with its valid lines kept), the directory created if missing. Never throws:
-   * what cannot be read or written is the log's status.
+   * The log of a state directory, its events.jsonl read back (a torn last line and the lines of a
+   * corrupt or foreign file that are not events left out). Nothing on disk changes before start().
+   * Never throws: what cannot be read or written is the log's status.
    */
   static open(options: EventLogOptions & { dir: string }): EventLog {
     const log = new EventLog(options);
@@ -193,7 +198,7 @@ export class EventLog implements HistorySource {
     }
     if (this.compacting === undefined && this.events.length > 0 && this.events[0]!.time < now - this.maxAgeMs) this.trimMemory();
     // The file catches up with memory by a rewrite: events recorded while it was unwritable are in it.
-    if (this.problem !== undefined || this.overBounds()) void this.compact();
+    if (this.problem !== undefined || this.behind || this.overBounds()) void this.compact();
   }
 
   /** Stops the heartbeat, waits for a running compaction, closes the file. */
@@ -235,7 +240,7 @@ export class EventLog implements HistorySource {
   }
 
   private overBounds(): boolean {
-    if (this.file === undefined || this.problem !== undefined) return false;
+    if (this.file === undefined || this.problem !== undefined || this.now() < this.compactRetryAt) return false;
     return this.fileEvents > this.maxEvents * (1 + COMPACT_MARGIN) || this.fileOldest < this.now() - this.maxAgeMs * (1 + COMPACT_MARGIN);
   }
 
@@ -263,6 +268,8 @@ export class EventLog implements HistorySource {
       this.openForAppend(file);
       this.fileEvents = this.events.length;
       this.fileOldest = this.events[0]?.time ?? Infinity;
+      this.compactProblem = undefined;
+      this.behind = false;
       this.recovered();
     } catch (error) {
       try {
@@ -270,9 +277,23 @@ export class EventLog implements HistorySource {
       } catch {
         // Nothing was written, or the directory is gone: nothing to clean.
       }
-      if (this.appended === appended) this.failed(error);
-      else this.compactAgain = true;
+      if (this.appended !== appended) this.compactAgain = true;
+      else if (this.problem !== undefined) this.failed(error);
+      else this.compactFailed(error);
     }
+  }
+
+  /**
+   * A rewrite that failed while appends work (a disk with room for a line, not for a copy of the file):
+   * events still reach the disk, so the directory is not called unwritable; said once per kind of
+   * problem, and not tried again before the next heartbeat.
+   */
+  private compactFailed(error: unknown): void {
+    this.compactRetryAt = this.now() + HEARTBEAT_MS;
+    const code = (error as NodeJS.ErrnoException).code ?? 'ERROR';
+    if (this.compactProblem === code) return;
+    this.compactProblem = code;
+    this.log.warn({ file: this.file, code, err: error instanceof Error ? error.message : String(error) }, 'cannot compact the event file: it grows past its bounds until it can');
   }
 
   /** Drops events past 30 days and beyond 50,000 (the oldest first). */
@@ -300,6 +321,7 @@ export class EventLog implements HistorySource {
         void this.compact();
       }
     } catch (error) {
+      this.behind = true;
       if (this.fd !== undefined) {
         try {
           ftruncateSync(this.fd, this.goodSize);

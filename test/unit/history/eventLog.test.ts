@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Row } from '../../../src/core/plan.js';
@@ -190,6 +190,31 @@ describe('an unwritable state directory', () => {
     expect(fileEvents(path.join(stateDir, EVENTS_FILE)).events).toHaveLength(6);
     expect(logger.lines.filter((line) => line.level === 'info').map((line) => line.msg)).toEqual(['state directory writable again: events are written to disk']);
     expect(statuses).toEqual([true]);
+  });
+
+  test('a rewrite that fails while appends work: said once, the file stays writable, tried again a heartbeat later', async () => {
+    let now = T0;
+    const logger = recordingLogger();
+    const log = openLog({ dir, now: () => now, log: logger, maxEvents: 10 });
+    // The temp file cannot be made (a directory has its name); appends to events.jsonl still work.
+    mkdirSync(path.join(dir, `${EVENTS_FILE}.tmp`));
+    for (let i = 0; i < 30; i++) {
+      log.record(change('mta', 'ok', 'critical', `n${i}`));
+      await log.idle();
+    }
+    expect(log.status()).toMatchObject({ writable: true, problem: null });
+    expect(fileEvents().events).toHaveLength(30);
+    expect(logger.lines.filter((line) => line.level !== 'debug').map((line) => line.msg)).toEqual(['cannot compact the event file: it grows past its bounds until it can']);
+    rmSync(path.join(dir, `${EVENTS_FILE}.tmp`), { recursive: true });
+    now += 30_000;
+    log.heartbeat();
+    await log.idle();
+    expect(fileEvents().events).toHaveLength(30);
+    now += 60_000;
+    log.heartbeat();
+    await log.idle();
+    expect(fileEvents().events.map((event) => event.detail)).toEqual(log.all().map((event) => event.detail));
+    expect(log.all()).toHaveLength(10);
   });
 
   test('an in-memory log (the one-shot check) writes nothing', () => {
