@@ -16,6 +16,8 @@ export const MAX_AGE_MS = 30 * 86_400_000;
 /** The file is compacted when it holds this much more than the bounds (10 %): not at every event. */
 export const COMPACT_MARGIN = 0.1;
 export const HEARTBEAT_MS = 60_000;
+/** How far back changesSince answers from the per-row change times (changes24h), not from the log. */
+const CHANGE_WINDOW_MS = 86_400_000;
 /** Read at start in pieces of this size: a large foreign file never sits in memory whole. */
 const READ_CHUNK = 1 << 20;
 
@@ -72,6 +74,8 @@ export class EventLog implements HistorySource {
   private unwritten: HistoryEvent[] = [];
   private started = false;
   private previousStopped = false;
+  /** Per `module\ninstance`: the times of its state changes in the last 24 hours (changes24h). */
+  private recentChanges = new Map<string, number[]>();
   /** Bumped by every recorded event and every change of status: renderers cache on it. */
   version = 0;
   /** Told when the status changes (writable or not). */
@@ -110,16 +114,47 @@ export class EventLog implements HistorySource {
     return selectEvents(this.events, query);
   }
 
-  /** Per `module\ninstance`: the row's state changes (first verdicts excluded) at or after `since`. */
+  /**
+   * Per `module\ninstance`: the row's state changes (first verdicts excluded) at or after `since`. From
+   * the last 24 hours' change times kept per row (what /status asks at every rendering: no scan of
+   * 50,000 events); further back, from the whole log.
+   */
   changesSince(since: number): Map<string, number> {
     const counts = new Map<string, number>();
-    for (let index = this.events.length - 1; index >= 0; index--) {
-      const event = this.events[index]!;
-      if (event.time < since || event.from === null || event.module === 'agent') continue;
-      const key = `${event.module}\n${event.instance}`;
+    if (since >= this.now() - CHANGE_WINDOW_MS) {
+      for (const [key, times] of this.recentChanges) {
+        // Times in record order, which is time order unless the clock was set back: counted from the end.
+        let count = 0;
+        for (let index = times.length - 1; index >= 0 && times[index]! >= since; index--) count += 1;
+        if (count > 0) counts.set(key, count);
+      }
+      return counts;
+    }
+    for (const event of this.events) {
+      if (event.time < since || !isChange(event)) continue;
+      const key = changeKey(event);
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /** Keeps the change times of the last 24 hours per row; older ones go when a row changes again or at the heartbeat. */
+  private noteChange(event: HistoryEvent): void {
+    if (!isChange(event)) return;
+    const key = changeKey(event);
+    let times = this.recentChanges.get(key);
+    if (!times) this.recentChanges.set(key, (times = []));
+    times.push(event.time);
+  }
+
+  private pruneChanges(): void {
+    const cutoff = this.now() - CHANGE_WINDOW_MS;
+    for (const [key, times] of this.recentChanges) {
+      let drop = 0;
+      while (drop < times.length && times[drop]! < cutoff) drop += 1;
+      if (drop === times.length) this.recentChanges.delete(key);
+      else if (drop > 0) times.splice(0, drop);
+    }
   }
 
   /**
@@ -145,6 +180,7 @@ export class EventLog implements HistorySource {
     if (this.file !== undefined && this.started) this.append(formatEventLine(event), event.time);
     else if (this.file !== undefined) this.unwritten.push(event);
     this.events.push(event);
+    this.noteChange(event);
     this.version += 1;
     // Memory is bounded like the file; trimmed in batches, not one shift per event.
     if (this.events.length > this.maxEvents * (1 + COMPACT_MARGIN) && this.compacting === undefined) this.trimMemory();
@@ -197,6 +233,7 @@ export class EventLog implements HistorySource {
       this.failed(error);
     }
     if (this.compacting === undefined && this.events.length > 0 && this.events[0]!.time < now - this.maxAgeMs) this.trimMemory();
+    this.pruneChanges();
     // The file catches up with memory by a rewrite: events recorded while it was unwritable are in it.
     if (this.problem !== undefined || this.behind || this.overBounds()) void this.compact();
   }
@@ -379,6 +416,8 @@ export class EventLog implements HistorySource {
     this.fileEvents = read.events.length;
     this.fileOldest = read.events.reduce((oldest, event) => Math.min(oldest, event.time), Infinity);
     this.previousAlive = this.lastAlive(read.events);
+    const cutoff = this.now() - CHANGE_WINDOW_MS;
+    for (const event of this.events) if (event.time >= cutoff) this.noteChange(event);
     this.found = read;
   }
 
@@ -435,6 +474,15 @@ export class EventLog implements HistorySource {
     }
     return alive;
   }
+}
+
+/** A change of a row's state: not a first verdict, not an agent event. */
+function isChange(event: HistoryEvent): boolean {
+  return event.from !== null && event.module !== 'agent';
+}
+
+function changeKey(event: HistoryEvent): string {
+  return `${event.module}\n${event.instance}`;
 }
 
 interface ReadResult {

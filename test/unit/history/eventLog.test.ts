@@ -267,6 +267,8 @@ describe('queries', () => {
     log.record({ module: 'agent', instance: '', from: null, to: 'started', detail: 'x', time: T0 + 3500 });
     expect([...log.changesSince(T0 + 2500)]).toEqual([['mta\nprod', 1]]);
     expect(new Map(log.changesSince(T0))).toEqual(new Map([['mta\nprod', 1], ['mta\nother', 1]]));
+    // Further back than the 24 hours kept per row: counted from the whole log, the same.
+    expect(new Map(log.changesSince(T0 - 7 * 86_400_000))).toEqual(new Map([['mta\nprod', 1], ['mta\nother', 1]]));
   });
 });
 
