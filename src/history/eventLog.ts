@@ -1,11 +1,12 @@
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, utimesSync, writeSync, appendFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { scrubSecrets } from '../util/scrub.js';
 import type { HistoryEvent } from './event.js';
-import { formatEventLine, parseEventLine } from './eventFile.js';
+import { formatEventLine } from './eventFile.js';
+import { readEventFile, type ReadResult } from './readEvents.js';
 import type { HistorySource, HistoryStatus } from './source.js';
 import { selectEvents, type EventQuery } from './query.js';
 
@@ -18,8 +19,6 @@ export const COMPACT_MARGIN = 0.1;
 export const HEARTBEAT_MS = 60_000;
 /** How far back changesSince answers from the per-row change times (changes24h), not from the log. */
 const CHANGE_WINDOW_MS = 86_400_000;
-/** Read at start in pieces of this size: a large foreign file never sits in memory whole. */
-const READ_CHUNK = 1 << 20;
 
 export interface EventLogOptions {
   /** The state directory; without it the log lives in memory only and writes nothing. */
@@ -483,63 +482,4 @@ function isChange(event: HistoryEvent): boolean {
 
 function changeKey(event: HistoryEvent): string {
   return `${event.module}\n${event.instance}`;
-}
-
-interface ReadResult {
-  events: HistoryEvent[];
-  /** Complete lines that are not events. */
-  invalid: number;
-  /** Byte offset of a torn last line (no newline), when there is one. */
-  tornAt?: number;
-  error?: unknown;
-}
-
-/** events.jsonl read in pieces, keeping at most ~maxEvents (+10 %) events; a missing file is empty. */
-function readEventFile(file: string, maxEvents: number): ReadResult {
-  const result: ReadResult = { events: [], invalid: 0 };
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') result.error = error;
-    return result;
-  }
-  try {
-    const buffer = Buffer.alloc(READ_CHUNK);
-    let pending = Buffer.alloc(0);
-    let offset = 0;
-    // Inside a line longer than any event (a binary file without newlines): skipped up to its end.
-    let skipping = false;
-    for (;;) {
-      const count = readSync(fd, buffer, 0, READ_CHUNK, null);
-      if (count === 0) break;
-      const data = Buffer.concat([pending, buffer.subarray(0, count)]);
-      let start = 0;
-      for (let newline = data.indexOf(10, start); newline !== -1; newline = data.indexOf(10, start)) {
-        const line = skipping ? '' : data.toString('utf8', start, newline);
-        start = newline + 1;
-        skipping = false;
-        if (line.trim() === '') continue;
-        const event = parseEventLine(line);
-        if (event) result.events.push(event);
-        else result.invalid += 1;
-      }
-      offset += start;
-      pending = Buffer.from(data.subarray(start));
-      if (pending.length > READ_CHUNK) {
-        if (!skipping) result.invalid += 1;
-        skipping = true;
-        offset += pending.length;
-        pending = Buffer.alloc(0);
-      }
-      // A runaway foreign file must not fill memory: only the newest events are kept anyway.
-      if (result.events.length > maxEvents * (1 + COMPACT_MARGIN)) result.events = result.events.slice(-maxEvents);
-    }
-    if (pending.length > 0) result.tornAt = offset;
-  } catch (error) {
-    result.error = error;
-  } finally {
-    closeSync(fd);
-  }
-  return result;
 }
