@@ -221,7 +221,7 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
     case '/status': {
       const version = agent.renderVersion();
       if (wantsText(url, request)) {
-        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
+        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now(), agent.history.status())));
       }
       const body = await cache.get('status.json', version, () => {
         const now = agent.now();

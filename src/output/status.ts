@@ -78,14 +78,17 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
 
 const FAILING: ReadonlySet<State> = new Set(['warning', 'critical', 'unknown']);
 
-/** The readable table: one line per row, then the hint under every failing row. */
-export function statusText(rows: readonly RowStatus[], now: number): string {
+/** The readable table: one line per row, then the hint under every failing row; a line when the history is not kept on disk. */
+export function statusText(rows: readonly RowStatus[], now: number, history?: HistoryStatus): string {
   const header = ['MODULE', 'INSTANCE', 'STATE', 'SINCE', 'DETAIL'];
   const lines = rows.map((row) => [row.module, row.instance, row.state.toUpperCase(), `${formatDuration(Math.max(0, now - row.since))} ago`, row.detail]);
   const widths = header.slice(0, 4).map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]): string =>
     cells.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ').trimEnd();
-  const out = [`overall: ${worst(rows.map((row) => row.state), 'unknown').toUpperCase()}`, '', format(header)];
+  const out = [`overall: ${worst(rows.map((row) => row.state), 'unknown').toUpperCase()}`];
+  if (history?.problem) out.push(`history: ${history.problem}`);
+  if (history?.setAside) out.push(`history: a corrupt event file was set aside as ${history.setAside}`);
+  out.push('', format(header));
   rows.forEach((row, index) => {
     out.push(format(lines[index]!));
     if (FAILING.has(row.state)) out.push(`${' '.repeat(widths[0]! + 2)}hint: ${row.hint}`);

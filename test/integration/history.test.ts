@@ -261,6 +261,7 @@ describe('events through the real daemon', () => {
     const doc = await statusOf();
     expect(doc.history.writable).toBe(false);
     expect(doc.history.problem).toContain(ROOT ? 'EROFS' : 'ENOTDIR');
+    expect((await daemon!.get('/status?format=text')).body).toMatch(/^overall: \w+\nhistory: cannot write to the state directory .*: events are kept in memory only/);
     expect(await metric('campaign_agent_state_writable')).toBe('0');
     expect(changes(await events(`?module=stat`))).toEqual(['null>ok']);
     expect((await daemon!.get('/healthz')).status).toBe(200);
