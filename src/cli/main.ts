@@ -14,6 +14,7 @@ import { createLogger } from '../util/logger.js';
 import { nagiosOutput, nagiosUnknown } from '../output/nagios.js';
 import { statusDocument, statusText } from '../output/status.js';
 import { loadWebConfig } from '../http/webConfig.js';
+import { eventsCommand, type EventsOptions } from './events.js';
 
 const program = new Command('campaign-health')
   .description('Health checks for Adobe Campaign Classic servers: probes per module, Prometheus metrics, status endpoint.')
@@ -147,6 +148,28 @@ program
           `  scope:    ${plugin.scope}\n  schedule: ${schedule}\n  checks:   ${checks || '(none apply on this host)'}\n  hint:     ${resolveHintLinks(plugin.hint)}\n\n`,
       );
     }
+  });
+
+program
+  .command('events')
+  .description("what changed and when: the running daemon's GET /events, or the state file when the daemon does not answer (docs/history.md)")
+  .addOption(configOption())
+  .option('--since <when>', 'a duration back from now (24h, 30m, 7d) or an ISO 8601 time', '24h')
+  .option('-m, --module <name>', 'only this module (agent: the agent’s own events)')
+  .option('-i, --instance <name>', 'only this instance')
+  .option('--limit <count>', 'at most this many events, newest first (1-50000)', '500')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (options: EventsOptions & { config: string }) => {
+    const { config } = await loadOrExit(options.config);
+    let web;
+    try {
+      web = config.webConfigFile ? await loadWebConfig(config.webConfigFile) : undefined;
+    } catch (error) {
+      // Unreadable as this user (its key is the daemon's): plain HTTP fails too, and the state file is read.
+      process.stderr.write(`web config ${config.webConfigFile} not usable (${error instanceof ConfigError ? error.problems.join('; ') : String(error)})\n`);
+      web = undefined;
+    }
+    process.exitCode = await eventsCommand(config, web, options, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
   });
 
 async function loadWebConfigOrExit(file: string) {

@@ -9,6 +9,10 @@ import { acceptsGzip, RenderCache, type Rendered } from './renderCache.js';
 import { statusDocument, statusText } from '../output/status.js';
 import { STATUS_PAGE_CSP, statusPage } from '../output/statusPage.js';
 import type { WebConfig } from './webConfig.js';
+import { eventRecord } from '../history/eventFile.js';
+import { parseEventQuery } from '../history/query.js';
+
+const DAY_MS = 86_400_000;
 
 /**
  * Limits of the endpoint. Answers are small and come from memory, so a client that needs longer
@@ -217,13 +221,22 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
     case '/status': {
       const version = agent.renderVersion();
       if (wantsText(url, request)) {
-        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
+        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now(), agent.history.status())));
       }
       const body = await cache.get('status.json', version, () => {
-        const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
+        const now = agent.now();
+        const history = { status: agent.history.status(), changes24h: agent.history.changesSince(now - DAY_MS) };
+        const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, now, history);
         return `${JSON.stringify(document, null, 2)}\n`;
       });
       return sendRendered(response, 'application/json; charset=utf-8', body);
+    }
+    case '/events': {
+      // Not cached: filtered per request, from memory, at most 50,000 events.
+      const parsed = parseEventQuery(url.searchParams, agent.now());
+      if ('error' in parsed) return send(response, 400, 'text/plain; charset=utf-8', `bad query: ${parsed.error}\n`);
+      const events = agent.history.query(parsed.query).map(eventRecord);
+      return send(response, 200, 'application/json; charset=utf-8', `${JSON.stringify({ events })}\n`);
     }
     case '/healthz': {
       const fresh = scheduler?.fresh() ?? false;
@@ -240,7 +253,7 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
       });
     }
     default:
-      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics or /healthz\n');
+      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics, /events or /healthz\n');
   }
 }
 
