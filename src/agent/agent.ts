@@ -16,6 +16,7 @@ import type { NlserverRun } from '../restarts/run.js';
 import { createCycleSnapshot } from '../snapshot/cycle.js';
 import { ProcessCache } from '../snapshot/processes.js';
 import type { CycleSnapshot, Install, Logger } from '../core/contracts.js';
+import type { HistorySource } from '../history/source.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -32,6 +33,18 @@ export interface AgentOptions {
   restarts?: boolean;
   /** Cycles starting within this many ms share one snapshot (default 250); 0 gives every cycle its own (the bench). */
   snapshotReuseMs?: number;
+  /** What /report and the page's strips and events list read; none (an empty history) by default. */
+  history?: HistorySource;
+  /** Called after every probe cycle (the temporary recorder notes changed rows there). */
+  afterCycle?: () => void;
+}
+
+const NO_HISTORY: HistorySource = { all: () => [] };
+
+/** Changes whenever events are added or compacted away: part of the render version. */
+function historyVersion(history: HistorySource): string {
+  const events = history.all();
+  return `${events.length}:${events[events.length - 1]?.time ?? ''}`;
 }
 
 export const AGENT_VERSION: string =
@@ -76,6 +89,10 @@ export class Agent {
     this.metrics.beforeCollect = () => this.store.expireStale();
     this.configureNlserver();
     this.restarter = new Restarter({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.restartRun ? { run: options.restartRun } : {}) });
+  }
+
+  get history(): HistorySource {
+    return this.options.history ?? NO_HISTORY;
   }
 
   get config(): AgentConfig {
@@ -128,6 +145,7 @@ export class Agent {
       this.metrics.countCycle();
     } finally {
       this.cyclesRunning -= 1;
+      this.options.afterCycle?.();
     }
   }
 
@@ -140,7 +158,7 @@ export class Agent {
   renderVersion(): string {
     this.store.expireStale();
     if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}`;
-    return `${this.publishedRows}/${this.metrics.eventVersion}`;
+    return `${this.publishedRows}/${this.metrics.eventVersion}/${historyVersion(this.history)}`;
   }
 
   private async runRow(row: Row, snapshot: CycleSnapshot): Promise<void> {

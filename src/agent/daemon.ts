@@ -7,6 +7,7 @@ import { createLogger } from '../util/logger.js';
 import { startServer, type StatusServer } from '../http/server.js';
 import type { Logger } from '../core/contracts.js';
 import { loadWebConfig, type WebConfig } from '../http/webConfig.js';
+import { TemporaryRecorder } from '../history/temporaryRecorder.js';
 
 /** SIGTERM waits this long for running checks; with the server's close grace, exit stays well under 5 s. */
 export const STOP_WAIT_MS = 2_500;
@@ -31,7 +32,10 @@ export async function runDaemon(configFile: string): Promise<number> {
     return 2;
   }
   const log = createLogger(config.logLevel);
-  const agent = new Agent({ config, plugins, log });
+  // TEMPORARY (issue 15): in-memory events until the event log of branch `history` replaces it.
+  const history = new TemporaryRecorder();
+  const agent: Agent = new Agent({ config, plugins, log, history, afterCycle: () => history.observe(agent.store.all(), agent.now()) });
+  history.agent('started', `campaign-health-agent ${AGENT_VERSION} started`, agent.now());
   const scheduler = new Scheduler(agent, log);
   // Plan before listening, so /status never answers with an empty table.
   await agent.ensurePlanned();
@@ -77,6 +81,7 @@ export async function runDaemon(configFile: string): Promise<number> {
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems : [String(error)];
       agent.metrics.configLoaded(false, agent.now());
+      history.agent('reload_refused', 'config reload refused: the running config stays (the log says why)', agent.now());
       log.error({ config: configFile, problems }, 'config reload refused: keeping the running config');
       return;
     }
@@ -87,6 +92,7 @@ export async function runDaemon(configFile: string): Promise<number> {
     for (const note of server.update(nextWeb)) log.warn({ webConfigFile }, note);
     web = nextWeb;
     agent.metrics.configLoaded(true, agent.now());
+    history.agent('reloaded', 'config reloaded', agent.now());
     log.info({ config: configFile, webConfigFile: next.webConfigFile }, 'config reloaded');
     warnIfExposed(log, server, web);
   };
