@@ -6,6 +6,7 @@ import { refineRestarts, restartsSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
+export const DEFAULT_STATE_DIR = '/var/lib/campaign-health';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
@@ -180,6 +181,8 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
     logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
     // TLS and basic auth of the endpoint, in exporter-toolkit's web-config format (src/http/webConfig.ts).
     webConfigFile: absolutePathSchema.optional(),
+    // Where the agent keeps its event log (events.jsonl); `campaign-health report` reads it when the daemon is down.
+    stateDir: absolutePathSchema.default(DEFAULT_STATE_DIR),
     campaign: z
       .strictObject({
         installDir: absolutePathSchema.default(DEFAULT_INSTALL_DIR),

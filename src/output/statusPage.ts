@@ -222,7 +222,7 @@ export function statusPage(rows: readonly RowStatus[], agent: AgentInfo, now: nu
 <p>${summaryHtml(rows)}</p>
 </header>
 <main>
-<table>
+<table class="modules">
 <caption>Modules on this host</caption>
 <thead><tr><th scope="col">Module</th><th scope="col">Instance</th><th scope="col">State</th>${pasts ? '<th scope="col">Last 24 h</th>' : ''}<th scope="col">Since</th><th scope="col">Detail</th></tr></thead>
 <tbody>
