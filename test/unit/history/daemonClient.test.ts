@@ -100,6 +100,14 @@ describe('campaign-health report and basic auth', () => {
     expect((await reportCommand(config(authListen), undefined, { since: '7d', format: 'text', user: 'ops', passwordFile: wrong })).stderr).toContain('these credentials were refused');
   });
 
+  test('a bad --since is refused before anything is asked, exit 2', async () => {
+    expect(await reportCommand(config('127.0.0.1:1'), undefined, { since: 'soon', format: 'text' })).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: '--since: expected a duration such as 7d, 24h or 90m, or an ISO 8601 time such as 2026-12-01T00:00:00Z; got "soon"\n',
+    });
+  });
+
   test('daemon down and no event file: says both, exit 1', async () => {
     const closed = http.createServer();
     const address = await listen(closed);
