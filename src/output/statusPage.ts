@@ -60,7 +60,7 @@ tr.row-disabled, tr.row-disabled .scope, tr.row-disabled .checked { color: var(-
 tr.row-disabled .badge { opacity: 0.75; }
 footer { color: var(--muted); font-size: 0.85rem; }
 .strip-defs { position: absolute; }
-.strip { display: block; width: 100%; min-width: 8rem; height: 0.9rem; border: 1px solid var(--line); }
+.strip { display: block; width: 100%; min-width: 12rem; height: 0.9rem; border: 1px solid var(--line); }
 ${(Object.keys(STATE_COLOURS) as State[]).map((state) => `.seg-${state} { fill: ${STATE_COLOURS[state]}; }`).join('\n')}
 .seg-down { fill: url(#strip-down); }
 .seg-none { fill: var(--stripe); }

@@ -14,10 +14,10 @@ export const STRIP_MS = STRIP_HOURS * 3_600_000;
 export const STRIP_WIDTH = 1440;
 export const STRIP_HEIGHT = 10;
 /**
- * A failing span is drawn at least this wide (viewBox units, ~0.3% of the strip): a module down for 20 s
+ * A failing span is drawn at least this wide (viewBox units, ~0.4% of the strip: 1-2 px on a laptop): a module down for 20 s
  * is 0.3 units, a fraction of a pixel, and a page that hides an outage is worse than one that rounds it up.
  */
-export const MIN_FAILING_WIDTH = 4;
+export const MIN_FAILING_WIDTH = 6;
 
 /** More changes than this in the last hour and the row wears a "flapping" badge. */
 export const FLAP_CHANGES_PER_HOUR = 4;

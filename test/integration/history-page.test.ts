@@ -86,7 +86,7 @@ describe('history on the status page, in a browser', () => {
       expect(await red.locator('title').textContent()).toMatch(/^CRITICAL \d{4}-\d\d-\d\d \d\d:\d\d:\d\d – \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+(ms|s)\)$/);
       // Drawn, not just present: a real width on screen, in the critical colour from the hashed stylesheet.
       const box = await red.boundingBox();
-      expect(box!.width).toBeGreaterThan(0.5);
+      expect(box!.width).toBeGreaterThanOrEqual(1);
       expect(await red.evaluate((element) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(element).fill)).toBe('rgb(207, 34, 46)');
       const down = eventRows(page).filter({ hasText: 'OK → CRITICAL' });
       const up = eventRows(page).filter({ hasText: 'CRITICAL → OK' });
