@@ -173,7 +173,8 @@ export class Agent {
    */
   renderVersion(): string {
     this.store.expireStale();
-    if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}`;
+    // The history's version with the rows': the page's strips and events list follow what the rows show.
+    if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}/${this.history.version}`;
     return `${this.publishedRows}/${this.metrics.eventVersion}`;
   }
 

@@ -15,6 +15,8 @@ import { nagiosOutput, nagiosUnknown } from '../output/nagios.js';
 import { statusDocument, statusText } from '../output/status.js';
 import { loadWebConfig } from '../http/webConfig.js';
 import { eventsCommand, type EventsOptions } from './events.js';
+import { REPORT_FORMATS, type ReportFormat } from '../history/report.js';
+import { reportCommand } from './reportCommand.js';
 
 const program = new Command('campaign-health')
   .description('Health checks for Adobe Campaign Classic servers: probes per module, Prometheus metrics, status endpoint.')
@@ -170,6 +172,23 @@ program
       web = undefined;
     }
     process.exitCode = await eventsCommand(config, web, options, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+  });
+
+program
+  .command('report')
+  .description('availability per module and instance (shares of time per state, incidents, time to recover) from the running daemon, or from its event file when it is down')
+  .addOption(configOption())
+  .option('-s, --since <when>', 'start of the window: a duration back from now (7d, 24h, 90m) or an ISO 8601 time', '7d')
+  .addOption(new Option('-f, --format <format>', 'output format').choices([...REPORT_FORMATS]).default('text'))
+  .option('--user <name>', 'basic auth user, when the web config requires one')
+  .option('--password-file <file>', "file holding that user's password")
+  .action(async (options: { config: string; since: string; format: ReportFormat; user?: string; passwordFile?: string }) => {
+    const { config } = await loadOrExit(options.config);
+    const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
+    const outcome = await reportCommand(config, web, options);
+    process.stdout.write(outcome.stdout);
+    process.stderr.write(outcome.stderr);
+    process.exitCode = outcome.exitCode;
   });
 
 async function loadWebConfigOrExit(file: string) {

@@ -13,6 +13,7 @@ import { eventRecord } from '../history/eventFile.js';
 import { parseEventQuery } from '../history/query.js';
 
 const DAY_MS = 86_400_000;
+import { availability, parseSince, renderReport, REPORT_FORMATS, type ReportFormat } from '../history/report.js';
 
 /**
  * Limits of the endpoint. Answers are small and come from memory, so a client that needs longer
@@ -243,7 +244,9 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
       return send(response, fresh ? 200 : 503, 'text/plain; charset=utf-8', fresh ? 'ok\n' : 'probe cycles are not running or are stale\n');
     }
     case '/': {
-      const page = await cache.get('page', agent.renderVersion(), () => statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now()));
+      const page = await cache.get('page', agent.renderVersion(), () =>
+        statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now(), { events: agent.history.all() }),
+      );
       // Module details quote foreign text (HTTP answers, command output): besides escaping, the
       // browser is told to run no script, load nothing, never sniff another type, and not frame it.
       return sendRendered(response, 'text/html; charset=utf-8', page, {
@@ -252,9 +255,26 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
         'Referrer-Policy': 'no-referrer',
       });
     }
+    case '/report':
+      return report(agent, url, request, response);
     default:
-      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics, /events or /healthz\n');
+      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics, /events, /report or /healthz\n');
   }
+}
+
+const REPORT_TYPES: Readonly<Record<ReportFormat, string>> = { json: 'application/json; charset=utf-8', text: 'text/plain; charset=utf-8', csv: 'text/csv; charset=utf-8' };
+
+/** GET /report?since=7d&format=json|text|csv: the availability report from the running agent's history. */
+function report(agent: Agent, url: URL, request: http.IncomingMessage, response: http.ServerResponse): void {
+  const now = agent.now();
+  const since = parseSince(url.searchParams.get('since') ?? '7d', now);
+  if ('error' in since) return send(response, 400, 'text/plain; charset=utf-8', `${since.error}\n`);
+  const format = url.searchParams.get('format') ?? (wantsText(url, request) ? 'text' : 'json');
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+    return send(response, 400, 'text/plain; charset=utf-8', `format: expected one of ${REPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}\n`);
+  }
+  const computed = availability(agent.history.all(), { since: since.since, now, agentRunning: true });
+  return send(response, 200, REPORT_TYPES[format as ReportFormat], renderReport(computed, format as ReportFormat));
 }
 
 function wantsText(url: URL, request: http.IncomingMessage): boolean {
