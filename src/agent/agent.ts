@@ -18,6 +18,7 @@ import { createCycleSnapshot } from '../snapshot/cycle.js';
 import { ProcessCache } from '../snapshot/processes.js';
 import type { CycleSnapshot, Install, Logger } from '../core/contracts.js';
 import { EventLog } from '../history/eventLog.js';
+import { eventInstance } from '../history/event.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -90,7 +91,7 @@ export class Agent {
     this.metrics.stateWritable(this.history.status().writable);
     this.history.onStatus = (status) => this.metrics.stateWritable(status.writable);
     this.store.onChange = (status, from) => {
-      this.history.record({ module: status.module, instance: status.instance, from, to: status.state, detail: status.detail, time: status.since });
+      this.history.record({ module: status.module, instance: eventInstance(status.instance), from, to: status.state, detail: status.detail, time: status.since });
       if (from !== null) this.metrics.countStateChange(status, status.state);
     };
     this.configureNlserver();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { scrubSecrets } from '../util/scrub.js';
-import type { HistoryEvent } from './event.js';
+import { eventRowKey, type HistoryEvent } from './event.js';
 import { formatEventLine } from './eventFile.js';
 import { readEventFile, type ReadResult } from './readEvents.js';
 import type { HistorySource, HistoryStatus } from './source.js';
@@ -481,5 +481,5 @@ function isChange(event: HistoryEvent): boolean {
 }
 
 function changeKey(event: HistoryEvent): string {
-  return `${event.module}\n${event.instance}`;
+  return eventRowKey(event.module, event.instance);
 }

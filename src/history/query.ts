@@ -1,5 +1,5 @@
 import { parseDuration } from '../config/duration.js';
-import type { HistoryEvent } from './event.js';
+import { eventInstance, type HistoryEvent } from './event.js';
 
 /** Which events GET /events and `campaign-health events` return: newest first, at most `limit`. */
 export interface EventQuery {
@@ -50,7 +50,8 @@ export function parseEventQuery(params: URLSearchParams, now: number): { query: 
     const value = params.get(name);
     if (value === null) continue;
     if (value.length > MAX_NAME_CHARS || /[\x00-\x1f]/.test(value)) return { error: `${name}: expected a ${name} name, got ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '...' : ''}` };
-    query[name] = value;
+    // Host-wide rows are '' in events and `default` in /status: either finds them.
+    query[name] = name === 'instance' ? eventInstance(value) : value;
   }
   const limit = params.get('limit');
   if (limit !== null) {

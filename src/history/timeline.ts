@@ -1,5 +1,5 @@
 import type { State } from '../core/contracts.js';
-import type { HistoryEvent } from './event.js';
+import { eventRowKey, type HistoryEvent } from './event.js';
 
 /**
  * Events turned into spans of time: what the availability report adds up and what the status page's
@@ -44,8 +44,6 @@ export interface TimelineOptions {
    */
   agentRunning: boolean;
 }
-
-export const rowKey = (module: string, instance: string): string => `${module}\u0000${instance}`;
 
 /** The events oldest first; sorted only when they are not (a clock set back while writing). */
 export function chronological(events: readonly HistoryEvent[]): readonly HistoryEvent[] {
@@ -99,7 +97,7 @@ export function timelines(events: readonly HistoryEvent[], options: TimelineOpti
   const rows = new Map<string, { module: string; instance: string; initial: SpanState; events: HistoryEvent[] }>();
   for (const event of sorted) {
     if (event.module === 'agent' || event.time > now) continue;
-    const key = rowKey(event.module, event.instance);
+    const key = eventRowKey(event.module, event.instance);
     let row = rows.get(key);
     if (!row) rows.set(key, (row = { module: event.module, instance: event.instance, initial: 'none', events: [] }));
     if (event.time <= since) row.initial = event.to as State;

@@ -11,9 +11,10 @@ import { STATUS_PAGE_CSP, statusPage } from '../output/statusPage.js';
 import type { WebConfig } from './webConfig.js';
 import { eventRecord } from '../history/eventFile.js';
 import { parseEventQuery } from '../history/query.js';
-
-const DAY_MS = 86_400_000;
 import { availability, parseSince, renderReport, REPORT_FORMATS, type ReportFormat } from '../history/report.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Limits of the endpoint. Answers are small and come from memory, so a client that needs longer
@@ -245,7 +246,7 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
     }
     case '/': {
       const page = await cache.get('page', agent.renderVersion(), () =>
-        statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now(), { events: agent.history.all() }),
+        statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now(), { events: agent.history.all(), changesLastHour: agent.history.changesSince(agent.now() - HOUR_MS) }),
       );
       // Module details quote foreign text (HTTP answers, command output): besides escaping, the
       // browser is told to run no script, load nothing, never sniff another type, and not frame it.

@@ -3,6 +3,7 @@ import { worst } from '../core/states.js';
 import { formatDuration } from '../util/format.js';
 import type { State } from '../core/contracts.js';
 import type { HistoryStatus } from '../history/source.js';
+import { statusRowEventKey } from '../history/event.js';
 
 export interface AgentInfo {
   version: string;
@@ -39,7 +40,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** What /status shows of the history: the log's status (daemon only) and each row's changes in 24 h. */
 export interface HistoryView {
   status?: HistoryStatus;
-  /** Per `module\ninstance`. */
+  /** Per row, keyed by statusRowEventKey. */
   changes24h: ReadonlyMap<string, number>;
 }
 
@@ -60,7 +61,7 @@ export function statusDocument(rows: readonly RowStatus[], agent: AgentInfo, now
       detail: row.detail,
       // The documented field name; the text is the plugin's hint.
       remediation: row.hint,
-      changes24h: history?.changes24h.get(`${row.module}\n${row.instance}`) ?? 0,
+      changes24h: history?.changes24h.get(statusRowEventKey(row)) ?? 0,
       checks: row.checks.map((check) => ({
         name: check.name,
         ...(check.checkLabels ? { labels: { ...check.checkLabels } } : {}),

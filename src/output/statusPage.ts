@@ -5,8 +5,8 @@ import { worst } from '../core/states.js';
 import type { AgentInfo } from './status.js';
 import type { State } from '../core/contracts.js';
 import { escapeHtml } from './escape.js';
-import type { HistoryEvent } from '../history/event.js';
-import { rowKey, timelines, type RowTimeline } from '../history/timeline.js';
+import { eventRowKey, eventRowName, statusRowEventKey, type HistoryEvent } from '../history/event.js';
+import { timelines, type RowTimeline } from '../history/timeline.js';
 import { isFlapping, FLAP_CHANGES_PER_HOUR, STRIP_DEFS, STRIP_MS, stripSvg, stripTime } from './strip.js';
 
 export { escapeHtml };
@@ -200,7 +200,7 @@ function summaryHtml(rows: readonly RowStatus[]): string {
 export function statusPage(rows: readonly RowStatus[], agent: AgentInfo, now: number, history?: PageHistory): string {
   // Same rule as /status: nothing planned means nothing is known.
   const overall = worst(rows.map((row) => row.state), 'unknown');
-  const pasts = history ? rowPasts(history.events, now) : undefined;
+  const pasts = history ? rowPasts(history, now) : undefined;
   const columns = pasts ? 6 : 5;
   const body =
     rows.length === 0 ? `<tr><td colspan="${columns}">No modules planned yet.</td></tr>` : rows.map((row) => rowHtml(row, now, pasts ? pastOf(pasts, row) : undefined)).join('\n');
@@ -241,25 +241,28 @@ Also as <a href="./status">JSON</a>, <a href="./status?format=text">text</a> and
 `;
 }
 
-/** The history the page draws from (the agent's event log), oldest first. */
+/** The history the page draws from (the agent's event log). */
 export interface PageHistory {
+  /** Oldest first. */
   events: readonly HistoryEvent[];
+  /** Per row (eventRowKey), its state changes in the last hour: the event log's changesSince. */
+  changesLastHour: ReadonlyMap<string, number>;
 }
 
 /** How many of the latest events the page lists. */
 export const PAGE_EVENTS = 50;
 
-/** Every row's strip and flap verdict, from one pass over the events. */
-function rowPasts(events: readonly HistoryEvent[], now: number): Map<string, RowPast> {
-  const computed = timelines(events, { since: now - STRIP_MS, now, agentRunning: true });
-  return new Map(computed.rows.map((timeline) => [rowKey(timeline.module, timeline.instance), { timeline, flapping: isFlapping(timeline.events, now) }]));
+/** Every row's strip, from one pass over the events, and its flap verdict. */
+function rowPasts(history: PageHistory, now: number): Map<string, RowPast> {
+  const computed = timelines(history.events, { since: now - STRIP_MS, now, agentRunning: true });
+  const flapping = (key: string): boolean => isFlapping(history.changesLastHour.get(key) ?? 0);
+  return new Map(computed.rows.map((timeline) => {
+    const key = eventRowKey(timeline.module, timeline.instance);
+    return [key, { timeline, flapping: flapping(key) }];
+  }));
 }
 
-// Host-wide rows are instance `default` on the page and '' in the events.
-const pastOf = (pasts: Map<string, RowPast>, row: RowStatus): RowPast =>
-  pasts.get(rowKey(row.module, row.instance)) ?? (row.instance === 'default' ? pasts.get(rowKey(row.module, '')) : undefined) ?? { flapping: false };
-
-const eventRowName = (event: HistoryEvent): string => (event.instance === '' ? event.module : `${event.module}@${event.instance}`);
+const pastOf = (pasts: Map<string, RowPast>, row: RowStatus): RowPast => pasts.get(statusRowEventKey(row)) ?? { flapping: false };
 
 /** The latest events, newest first, each with its detail and, when it entered a failing state, its module's hint. */
 function eventsHtml(events: readonly HistoryEvent[], rows: readonly RowStatus[]): string {

@@ -1,5 +1,4 @@
 import type { Span, SpanState } from '../history/timeline.js';
-import type { HistoryEvent } from '../history/event.js';
 import { formatDuration } from '../util/format.js';
 import { escapeHtml } from './escape.js';
 
@@ -78,18 +77,7 @@ export function stripSvg(name: string, spans: readonly Span[], now: number): str
   return `<svg class="strip" viewBox="0 0 ${STRIP_WIDTH} ${STRIP_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="${escapeHtml(label)}"><title>${escapeHtml(label)}</title>${rects}</svg>`;
 }
 
-/** Whether a row changed state more than FLAP_CHANGES_PER_HOUR times in the hour before `now`. */
-export function isFlapping(events: readonly HistoryEvent[], now: number): boolean {
-  return changesInLastHour(events, now) > FLAP_CHANGES_PER_HOUR;
-}
-
-/** The row's changes within (now − 1 h, now]; `events` oldest first. */
-export function changesInLastHour(events: readonly HistoryEvent[], now: number): number {
-  let count = 0;
-  for (let index = events.length - 1; index >= 0; index -= 1) {
-    const time = events[index]!.time;
-    if (time <= now - 3_600_000) break;
-    if (time <= now) count += 1;
-  }
-  return count;
+/** Whether a row that changed state this many times in the last hour (EventLog.changesSince) flaps. */
+export function isFlapping(changesLastHour: number): boolean {
+  return changesLastHour > FLAP_CHANGES_PER_HOUR;
 }

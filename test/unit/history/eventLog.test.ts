@@ -229,7 +229,8 @@ describe('an unwritable state directory', () => {
 describe('queries', () => {
   const events: HistoryEvent[] = [
     { ...change('mta', null, 'ok'), time: T0 },
-    { ...change('web', null, 'ok'), time: T0 + 1000 },
+    // Host-wide: instance '' in events.
+    { ...change('web', null, 'ok'), instance: '', time: T0 + 1000 },
     { ...change('mta', 'ok', 'critical'), instance: 'other', time: T0 + 2000 },
     { ...change('mta', 'critical', 'ok'), time: T0 + 3000 },
   ];
@@ -243,6 +244,9 @@ describe('queries', () => {
     expect(query('')).toEqual([3000, 2000, 1000, 0]);
     expect(query('module=mta')).toEqual([3000, 2000, 0]);
     expect(query('module=mta&instance=prod&limit=1')).toEqual([3000]);
+    // A host-wide row, by its events' instance or by its /status one.
+    expect(query('instance=')).toEqual([1000]);
+    expect(query('instance=default')).toEqual([1000]);
     expect(query('since=2s')).toEqual([3000, 2000]);
     expect(query('since=2026-12-05T03:00:01Z')).toEqual([3000, 2000, 1000]);
     expect(query('since=2026-12-05T04:00:01%2B01:00')).toEqual([3000, 2000, 1000]);

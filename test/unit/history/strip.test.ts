@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import type { HistoryEvent } from '../../../src/history/event.js';
+import { eventRowKey, type HistoryEvent } from '../../../src/history/event.js';
+import { EventLog } from '../../../src/history/eventLog.js';
 import type { Span } from '../../../src/history/timeline.js';
-import { changesInLastHour, FLAP_CHANGES_PER_HOUR, isFlapping, MIN_FAILING_WIDTH, STRIP_MS, stripRects, stripSvg } from '../../../src/output/strip.js';
+import { FLAP_CHANGES_PER_HOUR, isFlapping, MIN_FAILING_WIDTH, STRIP_MS, stripRects, stripSvg } from '../../../src/output/strip.js';
 import { StatusStore } from '../../../src/core/store.js';
 import type { Row } from '../../../src/core/plan.js';
 import type { ProbePlugin } from '../../../src/core/plugin.js';
@@ -53,19 +54,30 @@ describe('the 24-hour strip', () => {
   });
 });
 
-const change = (time: number, to: State, module = 'web', instance = ''): HistoryEvent => ({ time, module, instance, from: null, to, detail: `${module} is ${to}` });
+const change = (time: number, to: State, module = 'web', instance = '', from: State | null = null): HistoryEvent => ({ time, module, instance, from, to, detail: `${module} is ${to}` });
+/** Alternating changes (not first verdicts) at these times, critical first. */
+const flapsAt = (times: readonly number[], module = 'web', instance = ''): HistoryEvent[] =>
+  times.map((time, index) => change(time, index % 2 ? 'ok' : 'critical', module, instance, index % 2 ? 'critical' : 'ok'));
+
+/** The page's changesLastHour as the daemon computes it: the event log's changesSince. */
+function changesLastHour(events: readonly HistoryEvent[], now: number): Map<string, number> {
+  const log = EventLog.inMemory({ now: () => now });
+  for (const event of events) log.record(event);
+  return log.changesSince(now - HOUR);
+}
 
 describe('flapping', () => {
-  // Five changes, the oldest exactly at the hour's edge: (now − 1 h, now] holds four of them.
-  const events = [NOW - HOUR, NOW - 40 * MIN, NOW - 30 * MIN, NOW - 20 * MIN, NOW - 10 * MIN].map((time, index) => change(time, index % 2 ? 'ok' : 'critical'));
+  // A first verdict, then five changes, the oldest exactly at the hour's edge.
+  const events = [change(NOW - 2 * HOUR, 'ok'), ...flapsAt([NOW - HOUR, NOW - 40 * MIN, NOW - 30 * MIN, NOW - 20 * MIN, NOW - 10 * MIN])];
+  const web = eventRowKey('web', '');
 
-  test(`more than ${FLAP_CHANGES_PER_HOUR} changes in the last hour, counted with an injected now`, () => {
-    expect(changesInLastHour(events, NOW)).toBe(4);
-    expect(isFlapping(events, NOW)).toBe(false);
-    expect(isFlapping(events, NOW - 1)).toBe(true);
-    expect(isFlapping([...events, change(NOW, 'critical')], NOW)).toBe(true);
+  test(`more than ${FLAP_CHANGES_PER_HOUR} changes in the last hour, counted with an injected now; a first verdict is no change`, () => {
+    expect(changesLastHour(events, NOW).get(web)).toBe(5);
+    expect(isFlapping(5)).toBe(true);
+    expect(changesLastHour(events, NOW + 1).get(web)).toBe(4);
+    expect(isFlapping(4)).toBe(false);
     // An hour later they have aged out.
-    expect(isFlapping(events, NOW + 50 * MIN)).toBe(false);
+    expect(changesLastHour(events, NOW + 50 * MIN).get(web)).toBe(1);
   });
 });
 
@@ -81,7 +93,7 @@ describe('the page with history', () => {
   const store = new StatusStore(() => NOW);
   store.sync([web, mta], NOW - 2 * HOUR);
   store.record(web, [{ name: 'http_port', state: 'ok', message: 'listening', durationMs: 1, lastRun: NOW, values: {}, labels: {} }], NOW);
-  const flaps = [50, 40, 30, 20, 10].map((minutes, index) => change(NOW - minutes * MIN, index % 2 ? 'ok' : 'critical', 'mta', 'prod'));
+  const flaps = flapsAt([50, 40, 30, 20, 10].map((minutes) => NOW - minutes * MIN), 'mta', 'prod');
   const events: HistoryEvent[] = [
     { time: NOW - 3 * HOUR, module: 'agent', instance: '', from: null, to: 'started', detail: 'agent started' },
     change(NOW - 2 * HOUR, 'ok'),
@@ -89,7 +101,7 @@ describe('the page with history', () => {
     { ...change(NOW - 80 * MIN, 'ok'), from: 'critical' },
     ...flaps,
   ];
-  const page = statusPage(store.all(), { version: '1', startedAt: NOW - 3 * HOUR }, NOW, { events });
+  const page = statusPage(store.all(), { version: '1', startedAt: NOW - 3 * HOUR }, NOW, { events, changesLastHour: changesLastHour(events, NOW) });
   const rowOf = (module: string): string => page.match(new RegExp(`<tr id="row-${module}@[^"]*"[\\s\\S]*?</tr>`))![0];
 
   test('each row has its strip; the host-wide row finds its events under instance ""', () => {
@@ -118,7 +130,7 @@ describe('the page with history', () => {
 
   test('at most 50 events listed; still no script, and the stylesheet hash still matches the CSP', () => {
     const many = Array.from({ length: 120 }, (_, index) => change(NOW - (120 - index) * MIN, index % 2 ? 'ok' : 'warning'));
-    const big = statusPage(store.all(), { version: '1', startedAt: NOW }, NOW, { events: many });
+    const big = statusPage(store.all(), { version: '1', startedAt: NOW }, NOW, { events: many, changesLastHour: changesLastHour(many, NOW) });
     expect(big.match(/<tr class="event /g)).toHaveLength(50);
     expect(big).not.toMatch(/<script|\son\w+=|style="/i);
     expect(STATUS_PAGE_CSP).toContain("style-src 'sha256-");
@@ -126,7 +138,7 @@ describe('the page with history', () => {
 
   test('50,000 events render in one pass (no budget asserted here: the bench has it)', () => {
     const many = Array.from({ length: 50_000 }, (_, index) => change(NOW - 30 * 24 * HOUR + index * 50_000, index % 2 ? 'ok' : 'critical', index % 3 ? 'web' : 'mta', index % 3 ? '' : 'prod'));
-    const big = statusPage(store.all(), { version: '1', startedAt: NOW }, NOW, { events: many });
+    const big = statusPage(store.all(), { version: '1', startedAt: NOW }, NOW, { events: many, changesLastHour: changesLastHour(many, NOW) });
     expect(big.match(/<svg class="strip"/g)).toHaveLength(2);
   });
 });
