@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
 import { parseEventText } from '../history/eventFile.js';
-import { availability, parseSince, renderReport, type ReportFormat } from '../history/report.js';
+import { availability, reportSince, renderReport, type ReportFormat } from '../history/report.js';
 import type { WebConfig } from '../http/webConfig.js';
 import { askDaemon, DaemonError } from './daemonClient.js';
 
@@ -28,7 +28,7 @@ export const eventFilePath = (config: AgentConfig): string => path.join(config.s
  * counted as agent down (the daemon is not running: nobody looked).
  */
 export async function reportCommand(config: AgentConfig, web: WebConfig | undefined, options: ReportCommandOptions, now = Date.now()): Promise<ReportOutcome> {
-  const since = parseSince(options.since, now);
+  const since = reportSince(options.since, now);
   if ('error' in since) return { exitCode: 2, stdout: '', stderr: `--${since.error}\n` };
   let credentials: { user: string; password: string } | undefined;
   if (options.user !== undefined) {

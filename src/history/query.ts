@@ -43,7 +43,7 @@ export function parseEventQuery(params: URLSearchParams, now: number): { query: 
   const since = params.get('since');
   if (since !== null) {
     const at = parseSince(since, now);
-    if (at === undefined) return { error: `since: expected an ISO 8601 time (2026-12-05T03:00:00Z) or a duration such as 1h, 30m or 7d, got ${JSON.stringify(since)}` };
+    if (at === undefined) return { error: sinceExpected(since) };
     query.since = at;
   }
   for (const name of ['module', 'instance'] as const) {
@@ -60,6 +60,10 @@ export function parseEventQuery(params: URLSearchParams, now: number): { query: 
   }
   return { query };
 }
+
+/** What a `since` value (GET /events, GET /report, the CLI's --since) must be, naming the one given. */
+export const sinceExpected = (text: string): string =>
+  `since: expected a duration such as 1h, 30m or 7d, or an ISO 8601 date or time (2026-12-05, 2026-12-05T03:00:00Z), got ${JSON.stringify(text)}`;
 
 /** A duration back from `now` (`24h`), or an ISO 8601 date (midnight UTC) or time with `Z` or an offset. */
 export function parseSince(text: string, now: number): number | undefined {

@@ -1,8 +1,8 @@
 import { STATES, type State } from '../core/contracts.js';
-import { parseDuration } from '../config/duration.js';
 import { formatDuration } from '../util/format.js';
 import type { HistoryEvent } from './event.js';
 import { timelines, type Span, type SpanState } from './timeline.js';
+import { parseSince, sinceExpected } from './query.js';
 
 /**
  * The availability report (`campaign-health report`, GET /report): per row, how the window [since, now]
@@ -138,23 +138,14 @@ export function incidentsOf(spans: readonly Span[], since: number): Incident[] {
 }
 
 /**
- * A `since` value (query parameter or CLI option): an ISO 8601 time with its zone (`2026-12-01T00:00Z`,
- * `2026-12-01T00:00:00+01:00`) or a duration back from now (`7d`, `12h`, `90m`). The message names the
- * value and what is expected.
+ * The report's window start (GET /report's `since`, the CLI's --since): read as GET /events reads it
+ * (history/query.ts), and before `now`, since an empty window has no shares.
  */
-export function parseSince(text: string, now: number): { since: number } | { error: string } {
-  const duration = parseDuration(text);
-  if (duration !== undefined) {
-    if (duration <= 0) return { error: `since: expected a duration longer than 0, got ${JSON.stringify(text)}` };
-    return { since: now - duration };
-  }
-  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(text)) {
-    const ms = Date.parse(text);
-    if (!Number.isFinite(ms)) return { error: `since: not a valid time: ${JSON.stringify(text)}` };
-    if (ms >= now) return { error: `since: ${text} is not in the past (now is ${new Date(now).toISOString()})` };
-    return { since: ms };
-  }
-  return { error: `since: expected a duration such as 7d, 24h or 90m, or an ISO 8601 time such as 2026-12-01T00:00:00Z; got ${JSON.stringify(text)}` };
+export function reportSince(text: string, now: number): { since: number } | { error: string } {
+  const since = parseSince(text, now);
+  if (since === undefined) return { error: sinceExpected(text) };
+  if (since >= now) return { error: `since: ${JSON.stringify(text)} leaves no window: it is not before now (${new Date(now).toISOString()})` };
+  return { since };
 }
 
 export const REPORT_FORMATS = ['text', 'json', 'csv'] as const;

@@ -11,7 +11,7 @@ import { STATUS_PAGE_CSP, statusPage } from '../output/statusPage.js';
 import type { WebConfig } from './webConfig.js';
 import { eventRecord } from '../history/eventFile.js';
 import { parseEventQuery } from '../history/query.js';
-import { availability, parseSince, renderReport, REPORT_FORMATS, type ReportFormat } from '../history/report.js';
+import { availability, reportSince, renderReport, REPORT_FORMATS, type ReportFormat } from '../history/report.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -268,7 +268,7 @@ const REPORT_TYPES: Readonly<Record<ReportFormat, string>> = { json: 'applicatio
 /** GET /report?since=7d&format=json|text|csv: the availability report from the running agent's history. */
 function report(agent: Agent, url: URL, request: http.IncomingMessage, response: http.ServerResponse): void {
   const now = agent.now();
-  const since = parseSince(url.searchParams.get('since') ?? '7d', now);
+  const since = reportSince(url.searchParams.get('since') ?? '7d', now);
   if ('error' in since) return send(response, 400, 'text/plain; charset=utf-8', `${since.error}\n`);
   const format = url.searchParams.get('format') ?? (wantsText(url, request) ? 'text' : 'json');
   if (!(REPORT_FORMATS as readonly string[]).includes(format)) {

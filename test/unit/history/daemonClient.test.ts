@@ -104,7 +104,7 @@ describe('campaign-health report and basic auth', () => {
     expect(await reportCommand(config('127.0.0.1:1'), undefined, { since: 'soon', format: 'text' })).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: '--since: expected a duration such as 7d, 24h or 90m, or an ISO 8601 time such as 2026-12-01T00:00:00Z; got "soon"\n',
+      stderr: '--since: expected a duration such as 1h, 30m or 7d, or an ISO 8601 date or time (2026-12-05, 2026-12-05T03:00:00Z), got "soon"\n',
     });
   });
 

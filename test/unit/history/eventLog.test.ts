@@ -253,7 +253,7 @@ describe('queries', () => {
   });
 
   test.each([
-    ['since=yesterday', /^since: expected an ISO 8601 time .* or a duration such as 1h, 30m or 7d, got "yesterday"$/],
+    ['since=yesterday', /^since: expected a duration such as 1h, 30m or 7d, or an ISO 8601 date or time \(2026-12-05, 2026-12-05T03:00:00Z\), got "yesterday"$/],
     ['since=2026-12-05T03:00:00', /^since: /],
     ['limit=0', /^limit: expected a whole number from 1 to 50000, got "0"$/],
     ['limit=50001', /^limit: /],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { HistoryEvent } from '../../../src/history/event.js';
-import { availability, parseSince, renderReport, reportCsv, reportText } from '../../../src/history/report.js';
+import { availability, reportSince, renderReport, reportCsv, reportText } from '../../../src/history/report.js';
 import { timelines } from '../../../src/history/timeline.js';
 import type { State } from '../../../src/core/contracts.js';
 
@@ -117,25 +117,25 @@ describe('availability arithmetic on a known sequence', () => {
 
 describe('since values', () => {
   const now = at(0);
-  test('durations and ISO times with a zone', () => {
-    expect(parseSince('7d', now)).toEqual({ since: now - 7 * 86_400_000 });
-    expect(parseSince('1h30m', now)).toEqual({ since: now - 90 * MIN });
-    expect(parseSince('2026-11-30T00:00:00Z', now)).toEqual({ since: Date.UTC(2026, 10, 30) });
-    expect(parseSince('2026-11-30T01:00+01:00', now)).toEqual({ since: Date.UTC(2026, 10, 30) });
+  test('durations, ISO dates and ISO times with a zone (as GET /events reads them)', () => {
+    expect(reportSince('7d', now)).toEqual({ since: now - 7 * 86_400_000 });
+    expect(reportSince('1h30m', now)).toEqual({ since: now - 90 * MIN });
+    expect(reportSince('2026-11-30T00:00:00Z', now)).toEqual({ since: Date.UTC(2026, 10, 30) });
+    expect(reportSince('2026-11-30T01:00+01:00', now)).toEqual({ since: Date.UTC(2026, 10, 30) });
+    expect(reportSince('2026-11-30', now)).toEqual({ since: Date.UTC(2026, 10, 30) });
   });
 
   test.each([
-    ['', 'expected a duration such as 7d'],
+    ['', 'expected a duration such as 1h'],
     ['abc', 'got "abc"'],
     ['7 d', 'got "7 d"'],
     ['-1h', 'got "-1h"'],
-    ['0s', 'longer than 0'],
-    ['2026-11-30', 'ISO 8601 time such as'],
+    ['0s', 'leaves no window'],
     ['2026-11-30T00:00:00', 'got "2026-11-30T00:00:00"'],
-    ['2026-13-45T00:00:00Z', 'not a valid time'],
-    ['2026-12-02T00:00:00Z', 'is not in the past'],
+    ['2026-13-45T00:00:00Z', 'got "2026-13-45T00:00:00Z"'],
+    ['2026-12-02T00:00:00Z', 'it is not before now'],
   ])('%j is refused, saying why', (text, message) => {
-    const parsed = parseSince(text, now);
+    const parsed = reportSince(text, now);
     expect('error' in parsed && parsed.error).toContain(message);
     expect('error' in parsed && parsed.error).toMatch(/^since: /);
   });
