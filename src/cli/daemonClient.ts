@@ -1,23 +1,47 @@
 import http from 'node:http';
 import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { parseListen } from '../config/schema.js';
+import { parseListen, type AgentConfig } from '../config/schema.js';
+import type { HistoryEvent } from '../history/event.js';
+import { EVENTS_FILE, MAX_EVENTS } from '../history/eventLog.js';
+import { readEventFile } from '../history/readEvents.js';
 import type { WebConfig } from '../http/webConfig.js';
 
 /**
  * The CLI asking the running daemon (its `listen` address, TLS and basic auth as its web config sets
- * them): `report` prefers the daemon's answer, computed from its live history. Only "nobody listens"
- * (refused, timed out) counts as the daemon being down; any other failure is an error to show, since
- * falling back to the file then would count a running agent as down.
+ * them), for `events` and `report`. Only "nobody listens" (refused, unreachable, no answer in time)
+ * counts as the daemon being down and sends the command to the event file; any other failure (another
+ * certificate, 401, 500) is an error to show: falling back to the file then would hide it, and the
+ * report would count a running agent as down.
  */
-export type DaemonAnswer = { kind: 'answer'; status: number; body: string } | { kind: 'down'; reason: string };
+export type DaemonAnswer = { kind: 'answer'; status: number; body: string; url: string } | { kind: 'down'; reason: string };
+
+export interface Credentials {
+  user: string;
+  password: string;
+}
 
 export interface AskOptions {
   web?: WebConfig;
   /** Basic auth credentials, when the web config asks for them. */
-  credentials?: { user: string; password: string };
+  credentials?: Credentials;
   timeoutMs?: number;
 }
+
+/** What a CLI command prints and exits with (0, 1 when nothing could be read, 2 for a bad option). */
+export interface CommandOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const failed = (exitCode: number, stderr: string): CommandOutcome => ({ exitCode, stdout: '', stderr: stderr.endsWith('\n') ? stderr : `${stderr}\n` });
+
+/** The event file in the state directory (its format: src/history/eventFile.ts). */
+export const eventFilePath = (config: AgentConfig): string => path.join(config.stateDir, EVENTS_FILE);
 
 export class DaemonError extends Error {}
 
@@ -35,6 +59,7 @@ export async function askDaemon(listen: string, path: string, options: AskOption
   const target = connectTarget(listen);
   const timeoutMs = options.timeoutMs ?? 5_000;
   const tls = options.web?.tls;
+  const url = `${tls ? 'https' : 'http'}://${target.display}`;
   const headers: http.OutgoingHttpHeaders = { Accept: '*/*' };
   if (options.credentials) headers.Authorization = `Basic ${Buffer.from(`${options.credentials.user}:${options.credentials.password}`).toString('base64')}`;
   const down = (error: NodeJS.ErrnoException): DaemonAnswer | undefined =>
@@ -61,7 +86,7 @@ export async function askDaemon(listen: string, path: string, options: AskOption
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ kind: 'answer', status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () => resolve({ kind: 'answer', status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url }));
         response.on('error', (error) => reject(new DaemonError(`${target.display}: ${error.message}`)));
       },
     );
@@ -103,4 +128,52 @@ function certificateFingerprint(cert: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** --user and --password-file: the credentials, none, or why not (exit 2). The password never on the command line. */
+export async function readCredentials(options: { user?: string; passwordFile?: string }): Promise<{ credentials?: Credentials } | { error: string }> {
+  if (options.user === undefined) return options.passwordFile === undefined ? {} : { error: '--password-file needs --user' };
+  if (options.passwordFile === undefined) return { error: '--user needs --password-file (the password is never given on the command line)' };
+  try {
+    return { credentials: { user: options.user, password: (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '') } };
+  } catch (error) {
+    return { error: `--password-file: cannot read ${options.passwordFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
+}
+
+/** Where a command's data came from: the daemon's answer to its path, or, when nothing answers, the event file. */
+export type Source =
+  | { from: 'daemon'; url: string; body: string }
+  | { from: 'file'; file: string; events: HistoryEvent[]; notes: string[] }
+  | { from: 'nowhere'; outcome: CommandOutcome };
+
+/**
+ * Asks the running daemon for `requestPath`; only when nothing answers, reads the event file (as the
+ * daemon does at start: a torn last line dropped, other lines that are not events counted). `notes`
+ * say why the file was read and what was skipped, for the command to show.
+ */
+export async function daemonOrFile(config: AgentConfig, web: WebConfig | undefined, requestPath: string, credentials: Credentials | undefined): Promise<Source> {
+  let answer: DaemonAnswer;
+  try {
+    answer = await askDaemon(config.listen, requestPath, { web, ...(credentials ? { credentials } : {}) });
+  } catch (error) {
+    if (!(error instanceof DaemonError)) throw error;
+    return { from: 'nowhere', outcome: failed(1, `cannot ask the daemon: ${error.message}`) };
+  }
+  if (answer.kind === 'answer') {
+    if (answer.status === 200) return { from: 'daemon', url: answer.url, body: answer.body };
+    if (answer.status === 401) {
+      return { from: 'nowhere', outcome: failed(1, `the daemon at ${answer.url} needs basic auth (webConfigFile ${config.webConfigFile ?? ''}): pass --user NAME --password-file FILE${credentials ? '; these credentials were refused' : ''}`) };
+    }
+    return { from: 'nowhere', outcome: failed(1, `the daemon at ${answer.url} answered ${answer.status}: ${answer.body.trim().slice(0, 500)}`) };
+  }
+  const file = eventFilePath(config);
+  const read = existsSync(file) ? readEventFile(file, MAX_EVENTS) : { events: [], invalid: 0, error: Object.assign(new Error('no such file'), { code: 'ENOENT' }) };
+  if (read.error) {
+    return { from: 'nowhere', outcome: failed(1, `the daemon did not answer (${answer.reason}) and its event file cannot be read: ${file}: ${(read.error as NodeJS.ErrnoException).code ?? String(read.error)}`) };
+  }
+  const notes = [`the daemon did not answer (${answer.reason}): read from its event file ${file}`];
+  if (read.invalid > 0) notes.push(`${read.invalid} line(s) of ${file} are not events and were skipped`);
+  if (read.tornAt !== undefined) notes.push(`the last line of ${file} was cut short (a write interrupted) and was skipped`);
+  return { from: 'file', file, events: read.events, notes };
 }

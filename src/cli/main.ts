@@ -17,6 +17,7 @@ import { loadWebConfig } from '../http/webConfig.js';
 import { eventsCommand, type EventsOptions } from './events.js';
 import { REPORT_FORMATS, type ReportFormat } from '../history/report.js';
 import { reportCommand } from './reportCommand.js';
+import type { CommandOutcome } from './daemonClient.js';
 
 const program = new Command('campaign-health')
   .description('Health checks for Adobe Campaign Classic servers: probes per module, Prometheus metrics, status endpoint.')
@@ -161,17 +162,12 @@ program
   .option('-i, --instance <name>', 'only this instance')
   .option('--limit <count>', 'at most this many events, newest first (1-50000)', '500')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .addOption(userOption())
+  .addOption(passwordFileOption())
   .action(async (options: EventsOptions & { config: string }) => {
     const { config } = await loadOrExit(options.config);
-    let web;
-    try {
-      web = config.webConfigFile ? await loadWebConfig(config.webConfigFile) : undefined;
-    } catch (error) {
-      // Unreadable as this user (its key is the daemon's): plain HTTP fails too, and the state file is read.
-      process.stderr.write(`web config ${config.webConfigFile} not usable (${error instanceof ConfigError ? error.problems.join('; ') : String(error)})\n`);
-      web = undefined;
-    }
-    process.exitCode = await eventsCommand(config, web, options, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+    const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
+    printOutcome(await eventsCommand(config, web, options));
   });
 
 program
@@ -180,16 +176,28 @@ program
   .addOption(configOption())
   .option('-s, --since <when>', 'start of the window: a duration back from now (7d, 24h, 90m) or an ISO 8601 time', '7d')
   .addOption(new Option('-f, --format <format>', 'output format').choices([...REPORT_FORMATS]).default('text'))
-  .option('--user <name>', 'basic auth user, when the web config requires one')
-  .option('--password-file <file>', "file holding that user's password")
+  .addOption(userOption())
+  .addOption(passwordFileOption())
   .action(async (options: { config: string; since: string; format: ReportFormat; user?: string; passwordFile?: string }) => {
     const { config } = await loadOrExit(options.config);
     const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
-    const outcome = await reportCommand(config, web, options);
-    process.stdout.write(outcome.stdout);
-    process.stderr.write(outcome.stderr);
-    process.exitCode = outcome.exitCode;
+    printOutcome(await reportCommand(config, web, options));
   });
+
+// Asking the daemon (events, report): basic auth as its web config requires it.
+function userOption(): Option {
+  return new Option('--user <name>', 'basic auth user, when the web config requires one');
+}
+
+function passwordFileOption(): Option {
+  return new Option('--password-file <file>', "file holding that user's password");
+}
+
+function printOutcome(outcome: CommandOutcome): void {
+  process.stdout.write(outcome.stdout);
+  process.stderr.write(outcome.stderr);
+  process.exitCode = outcome.exitCode;
+}
 
 async function loadWebConfigOrExit(file: string) {
   try {

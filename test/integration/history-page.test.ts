@@ -159,6 +159,7 @@ describe('the availability report', () => {
     expect(text.stdout).toMatch(/^MODULE\s+INSTANCE\s+OK/m);
     expect(text.stdout).toMatch(/^web\s+(-|default)\s+.*\s3\s/m);
     expect(text.stdout).not.toContain('did not answer');
+    expect(text.stderr).toBe(`report from the running daemon at ${daemon.baseUrl}\n`);
   });
 
   test('with the daemon down, the report comes from the event file and counts the tail as agent down', async () => {
@@ -179,11 +180,13 @@ describe('the availability report', () => {
     await writeFile(stopped, YAML.stringify({ listen, stateDir, campaign: { installDir: sim.installDir } }));
     const result = await runCli(['report', '--config', stopped, '--since', '2h']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain(`the daemon did not answer (nothing answers at ${listen} (ECONNREFUSED)): computed from ${path.join(stateDir, 'events.jsonl')}`);
-    expect(result.stdout).toContain('1 line(s) of');
+    const source = `the daemon did not answer (nothing answers at ${listen} (ECONNREFUSED)): read from its event file ${path.join(stateDir, 'events.jsonl')}`;
+    expect(result.stdout).toContain(source);
+    expect(result.stderr.startsWith(source)).toBe(true);
+    expect(result.stdout).toContain('was cut short');
     expect(result.stdout).toMatch(/^agent down: 1h in 1 span\(s\)/m);
     expect(result.stdout).toMatch(/^mta\s+prod\s+41\.\d\d%\s+-\s+8\.33%\s+-\s+-\s+50\.\d\d%\s+-\s+1\s+10m\s+10m$/m);
     const json = JSON.parse((await runCli(['report', '--config', stopped, '--since', '2h', '--format', 'json'])).stdout);
-    expect(json).toMatchObject({ agentRunning: false, notes: [expect.stringContaining('counted as agent down'), expect.stringContaining('not events')] });
+    expect(json).toMatchObject({ agentRunning: false, notes: [expect.stringContaining('counted as agent down'), expect.stringContaining('cut short')] });
   });
 });

@@ -150,7 +150,8 @@ describe('events through the real daemon', () => {
     appendFileSync(path.join(mainDir, 'events.jsonl'), formatEventLine({ time: Date.now(), module: 'stat', instance: INSTANCE, from: 'ok', to: 'critical', detail: 'torn' }).slice(0, 50));
     const cli = await runCli(['events', '--config', mainConfig, '--module', 'stat', '--instance', INSTANCE, '--since', '1h']);
     expect(cli.exitCode).toBe(0);
-    expect(cli.stderr).toMatch(/the daemon did not answer \(.*ECONNREFUSED\): events from the state file .*state-main\/events\.jsonl/);
+    expect(cli.stderr).toMatch(/the daemon did not answer \(.*ECONNREFUSED\): read from its event file .*state-main\/events\.jsonl\n/);
+    expect(cli.stderr).toContain('was cut short (a write interrupted) and was skipped');
     expect(cli.stdout.trimEnd().split('\n')).toHaveLength(3);
   }, 60_000);
 
@@ -201,7 +202,7 @@ describe('events through the real daemon', () => {
     expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
-  test('the CLI reaches a TLS daemon trusting its own certificate; behind basic auth it reads the file', async () => {
+  test('the CLI reaches a TLS daemon trusting its own certificate; behind basic auth with --user and --password-file', async () => {
     const certs = await makeTestCertificates();
     const dir = path.join(sim.root, 'state-tls');
     const webFile = path.join(sim.root, 'tls-web.yml');
@@ -216,13 +217,19 @@ describe('events through the real daemon', () => {
       const over = await runCli(['events', '--config', config, '--module', 'agent']);
       expect(over.stderr).toContain(`events from the running daemon at https://${listen}`);
       expect(over.stdout).toMatch(/ agent {2}started {2}campaign-health-agent .* started; no earlier run recorded$/m);
-      // Basic auth added (applies at once on SIGHUP): the CLI has no password and reads the file.
+      // Basic auth added (applies at once on SIGHUP): without credentials the CLI says how to give
+      // them (a daemon that answers is never replaced by the file); with them it reads the daemon.
       await writeFile(webFile, YAML.stringify({ tls_server_config: { cert_file: certs.selfSignedCert, key_file: certs.selfSignedKey }, basic_auth_users: { prometheus: await bcrypt.hash('secret', 4) } }));
       tls.signal('SIGHUP');
       await waitFor(() => tls.output().includes('config reloaded'), 10_000, () => tls.output());
-      const behind = await runCli(['events', '--config', config, '--module', 'agent']);
+      const refused = await runCli(['events', '--config', config, '--module', 'agent']);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain(`the daemon at https://${listen} needs basic auth (webConfigFile ${webFile}): pass --user NAME --password-file FILE`);
+      const passwordFile = path.join(sim.root, 'tls-password');
+      await writeFile(passwordFile, 'secret\n');
+      const behind = await runCli(['events', '--config', config, '--module', 'agent', '--user', 'prometheus', '--password-file', passwordFile]);
       expect(behind.exitCode).toBe(0);
-      expect(behind.stderr).toMatch(/the daemon did not answer \(https:.* asks for basic auth\): events from the state file .*state-tls\/events\.jsonl/);
+      expect(behind.stderr).toContain(`events from the running daemon at https://${listen}`);
       expect(behind.stdout).toMatch(/ agent {2}reloaded {2}config reloaded from /m);
     } finally {
       expect(await tls.stop()).toBe(0);

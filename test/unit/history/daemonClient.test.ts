@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { askDaemon, DaemonError } from '../../../src/cli/daemonClient.js';
 import { reportCommand } from '../../../src/cli/reportCommand.js';
+import { eventsCommand } from '../../../src/cli/events.js';
 import type { AgentConfig } from '../../../src/config/schema.js';
 import { loadWebConfig, type WebConfig } from '../../../src/http/webConfig.js';
 import { makeTestCertificates, type TestCertificates } from '../../sim/test-certs.js';
@@ -60,7 +61,7 @@ describe('asking the daemon', () => {
   test('TLS: the certificate named in the web config is trusted, self-signed or not, and credentials are sent', async () => {
     const web = await webConfig(certs.selfSignedCert, certs.selfSignedKey);
     const answer = await askDaemon(tlsListen, '/report?since=1h', { web, credentials: { user: 'ops', password: 'pw' } });
-    expect(answer).toEqual({ kind: 'answer', status: 200, body: 'report for /report?since=1h' });
+    expect(answer).toEqual({ kind: 'answer', status: 200, body: 'report for /report?since=1h', url: `https://${tlsListen}` });
     expect(seen.pop()).toBe(`Basic ${Buffer.from('ops:pw').toString('base64')}`);
   });
 
@@ -87,13 +88,17 @@ describe('campaign-health report and basic auth', () => {
 
   test('without credentials a 401 says how to give them, and nothing falls back to the file', async () => {
     const outcome = await reportCommand(config(authListen), undefined, { since: '7d', format: 'text' });
-    expect(outcome).toEqual({ exitCode: 1, stdout: '', stderr: `the daemon at ${authListen} needs basic auth (webConfigFile /etc/campaign-health/web.yml): pass --user NAME --password-file FILE\n` });
+    expect(outcome).toEqual({ exitCode: 1, stdout: '', stderr: `the daemon at http://${authListen} needs basic auth (webConfigFile /etc/campaign-health/web.yml): pass --user NAME --password-file FILE\n` });
+    // events asks the same way: no fallback to the file either.
+    expect(await eventsCommand(config(authListen), undefined, { since: '24h', format: 'text' })).toEqual(outcome);
   });
 
   test('with --user and --password-file the daemon answers; --user alone is refused', async () => {
     const passwordFile = path.join(dir, 'password');
     await writeFile(passwordFile, 's3cret\n');
-    expect(await reportCommand(config(authListen), undefined, { since: '7d', format: 'text', user: 'ops', passwordFile })).toEqual({ exitCode: 0, stdout: 'the report\n', stderr: '' });
+    expect(await reportCommand(config(authListen), undefined, { since: '7d', format: 'text', user: 'ops', passwordFile })).toEqual({ exitCode: 0, stdout: 'the report\n', stderr: `report from the running daemon at http://${authListen}\n` });
+    // The same credentials serve events ("the report" is no event list: said, exit 1).
+    expect(await eventsCommand(config(authListen), undefined, { since: '24h', format: 'text', user: 'ops', passwordFile })).toEqual({ exitCode: 1, stdout: '', stderr: `the daemon at http://${authListen} did not answer an event list\n` });
     expect((await reportCommand(config(authListen), undefined, { since: '7d', format: 'text', user: 'ops' })).exitCode).toBe(2);
     const wrong = path.join(dir, 'wrong');
     await writeFile(wrong, 'nope');
