@@ -73,7 +73,7 @@ export class EventLog implements HistorySource {
   private unwritten: HistoryEvent[] = [];
   private started = false;
   private previousStopped = false;
-  /** Per `module\ninstance`: the times of its state changes in the last 24 hours (changes24h). */
+  /** Per row (eventRowKey): the times of its state changes in the last 24 hours (changes24h). */
   private recentChanges = new Map<string, number[]>();
   /** Bumped by every recorded event and every change of status: renderers cache on it. */
   version = 0;
@@ -114,7 +114,7 @@ export class EventLog implements HistorySource {
   }
 
   /**
-   * Per `module\ninstance`: the row's state changes (first verdicts excluded) at or after `since`. From
+   * Per row (eventRowKey): its state changes (first verdicts excluded) at or after `since`. From
    * the last 24 hours' change times kept per row (what /status asks at every rendering: no scan of
    * 50,000 events); further back, from the whole log.
    */

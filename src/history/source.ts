@@ -4,6 +4,8 @@ import type { HistoryEvent } from './event.js';
 export interface HistorySource {
   /** Every kept event, oldest first (bounded: 30 days, 50,000 events). */
   all(): readonly HistoryEvent[];
+  /** Per row (eventRowKey), its state changes at or after `since`, first verdicts not counted: changes24h, the flapping badge. */
+  changesSince(since: number): ReadonlyMap<string, number>;
 }
 
 /** What /status says of the event file (`history`), and what campaign_agent_state_writable shows. */
