@@ -92,7 +92,8 @@ describe('history on the status page, in a browser', () => {
       const up = eventRows(page).filter({ hasText: 'CRITICAL → OK' });
       expect(await down.count()).toBe(1);
       expect(await up.count()).toBe(1);
-      expect(await down.locator('td').nth(1).innerText()).toMatch(/^web(@default)?$/);
+      // Host-wide: instance '' in the events, the bare module on the page.
+      expect(await down.locator('td').nth(1).innerText()).toBe('web');
       expect(await down.innerText()).toContain(`no TCP listener on port ${sim.ports.http}`);
       expect(await down.locator('details summary').innerText()).toBe('What to do');
       expect(await up.locator('details').count()).toBe(0);
@@ -136,6 +137,7 @@ describe('the availability report', () => {
     const report = JSON.parse(answer.body) as { agentRunning: boolean; rows: { module: string; instance: string; shares: Record<string, number>; incidentCount: number; meanTimeToRecoverMs: number; incidents: { open: boolean; recoveredAt: string | null }[] }[] };
     expect(report.agentRunning).toBe(true);
     const web = report.rows.find((candidate) => candidate.module === 'web')!;
+    expect(web.instance).toBe('');
     expect(web.incidentCount).toBe(3);
     expect(web.incidents.every((incident) => !incident.open && incident.recoveredAt !== null)).toBe(true);
     expect(web.meanTimeToRecoverMs).toBeGreaterThan(0);
@@ -157,9 +159,9 @@ describe('the availability report', () => {
     const text = await runCli(['report', '--config', configFile, '--since', '1h']);
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/^MODULE\s+INSTANCE\s+OK/m);
-    expect(text.stdout).toMatch(/^web\s+(-|default)\s+.*\s3\s/m);
+    expect(text.stdout).toMatch(/^web\s+-\s+.*\s3\s/m);
     expect(text.stdout).not.toContain('did not answer');
-    expect(text.stderr).toBe(`report from the running daemon at ${daemon.baseUrl}\n`);
+    expect(text.stderr).toBe(`report from the running daemon at ${daemon.baseUrl}`);
   });
 
   test('with the daemon down, the report comes from the event file and counts the tail as agent down', async () => {

@@ -150,7 +150,7 @@ describe('events through the real daemon', () => {
     appendFileSync(path.join(mainDir, 'events.jsonl'), formatEventLine({ time: Date.now(), module: 'stat', instance: INSTANCE, from: 'ok', to: 'critical', detail: 'torn' }).slice(0, 50));
     const cli = await runCli(['events', '--config', mainConfig, '--module', 'stat', '--instance', INSTANCE, '--since', '1h']);
     expect(cli.exitCode).toBe(0);
-    expect(cli.stderr).toMatch(/the daemon did not answer \(.*ECONNREFUSED\): read from its event file .*state-main\/events\.jsonl\n/);
+    expect(cli.stderr).toMatch(/the daemon did not answer \(.*ECONNREFUSED\)\): read from its event file .*state-main\/events\.jsonl\n/);
     expect(cli.stderr).toContain('was cut short (a write interrupted) and was skipped');
     expect(cli.stdout.trimEnd().split('\n')).toHaveLength(3);
   }, 60_000);
@@ -166,6 +166,13 @@ describe('events through the real daemon', () => {
     expect(downSince).toBeLessThanOrEqual(killedAt);
     expect(downSince).toBeGreaterThanOrEqual(Date.parse(started[1]!.time));
     expect(started[0]!.detail).toMatch(/ended without stopping/);
+    // The time the agent was down is a gap, never ok: a hatched, titled segment on the row's strip, agentDown in /report.
+    const page = (await daemon!.get('/')).body;
+    expect(page).toContain('<pattern id="strip-down"');
+    expect(page.match(new RegExp(`<tr id="row-stat@${INSTANCE}"[\\s\\S]*?</tr>`))![0]).toMatch(/<rect class="seg seg-down"[^>]*><title>AGENT DOWN \(nothing checked\) /);
+    const report = JSON.parse((await daemon!.get('/report?since=1h')).body) as { agentDownMs: number; rows: { module: string; instance: string; shares: { agentDown: number; ok: number } }[] };
+    expect(report.agentDownMs).toBeGreaterThanOrEqual(Date.parse(started[0]!.time) - downSince);
+    expect(report.rows.find((row) => row.module === 'stat' && row.instance === INSTANCE)!.shares.agentDown).toBeGreaterThan(0);
     expect(all.some((event) => event.detail === 'torn')).toBe(false);
     const file = fileOf(mainDir);
     expect(file.invalid).toBe(0);
