@@ -9,6 +9,8 @@ readonly UNIT=campaign-health-agent.service
 readonly UNIT_DIR=/etc/systemd/system
 readonly CONF_DIR=/etc/campaign-health
 readonly CONF=$CONF_DIR/agent.yaml
+# The unit's StateDirectory=: the event log. systemd creates it at the first start.
+readonly STATE_DIR=/var/lib/campaign-health
 readonly BUNDLE_NAME=campaign-health.mjs
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +39,7 @@ Usage: $0 [options]          install or upgrade (idempotent)
   --no-start       enable the service but do not start or restart it
   --uninstall      stop and disable the service, remove the unit, the bundle and the link;
                    keeps $CONF_DIR (give the same --prefix/--bindir as for the install)
-  --purge          with --uninstall: remove $CONF_DIR too
+  --purge          with --uninstall: remove $CONF_DIR and the event log in $STATE_DIR too
   DESTDIR=DIR      environment: install under DIR, do not run systemctl, do not change ownership
 EOF
 }
@@ -146,6 +148,14 @@ uninstall_all() {
     fi
   elif [[ -e $destdir$CONF_DIR ]]; then
     say kept "$destdir$CONF_DIR/ (your configuration; --uninstall --purge removes it)"
+  fi
+  if [[ $purge -eq 1 ]]; then
+    if [[ -e $destdir$STATE_DIR ]]; then
+      rm -rf -- "$destdir${STATE_DIR:?}"
+      say removed "$destdir$STATE_DIR/ (--purge)"
+    fi
+  elif [[ -e $destdir$STATE_DIR ]]; then
+    say kept "$destdir$STATE_DIR/ (the event log; --uninstall --purge removes it)"
   fi
 }
 

@@ -19,6 +19,8 @@ import type { NlserverRun } from '../restarts/run.js';
 import { createCycleSnapshot } from '../snapshot/cycle.js';
 import { ProcessCache } from '../snapshot/processes.js';
 import type { CycleSnapshot, Install, Logger } from '../core/contracts.js';
+import { EventLog } from '../history/eventLog.js';
+import { eventInstance } from '../history/event.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -37,6 +39,8 @@ export interface AgentOptions {
   snapshotReuseMs?: number;
   /** The timers of confirmation runs (core/confirm.ts); Node's, unref'd, by default. Tests drive their own. */
   timers?: Timers;
+  /** Where state changes are recorded: the daemon's log of stateDir; in memory only by default (`check` writes nothing). */
+  history?: EventLog;
 }
 
 export const AGENT_VERSION: string =
@@ -56,6 +60,8 @@ export class Agent {
   readonly restarter: Restarter;
   readonly startedAt: number;
   readonly now: () => number;
+  /** Every change of a row's state, and the agent's own events (docs/history.md). */
+  readonly history: EventLog;
   private plan: Row[] = [];
   private install?: Install;
   private discoveredAt = -Infinity;
@@ -83,6 +89,13 @@ export class Agent {
     this.store = new StatusStore(this.now);
     this.store.onStale = (status) => this.metrics.updateRow(status);
     this.metrics.beforeCollect = () => this.store.expireStale();
+    this.history = options.history ?? EventLog.inMemory({ now: this.now });
+    this.metrics.stateWritable(this.history.status().writable);
+    this.history.onStatus = (status) => this.metrics.stateWritable(status.writable);
+    this.store.onChange = (status, from) => {
+      this.history.record({ module: status.module, instance: eventInstance(status.instance), from, to: status.state, detail: status.detail, time: status.since });
+      if (from !== null) this.metrics.countStateChange(status, status.state);
+    };
     this.configureNlserver();
     this.confirmations = new Confirmations(options.timers ?? nodeTimers, (key) => this.confirm(key));
     this.restarter = new Restarter({ config: () => this.options.config, log: options.log, metrics: this.metrics, now: this.now, ...(options.restartRun ? { run: options.restartRun } : {}) });
@@ -163,7 +176,8 @@ export class Agent {
    */
   renderVersion(): string {
     this.store.expireStale();
-    if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}`;
+    // The history's version with the rows': the page's strips and events list follow what the rows show.
+    if (this.cyclesRunning === 0) this.publishedRows = `${this.store.version}/${this.metrics.version}/${this.history.version}`;
     return `${this.publishedRows}/${this.metrics.eventVersion}`;
   }
 

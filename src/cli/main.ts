@@ -14,6 +14,10 @@ import { createLogger } from '../util/logger.js';
 import { nagiosOutput, nagiosUnknown } from '../output/nagios.js';
 import { statusDocument, statusText } from '../output/status.js';
 import { loadWebConfig } from '../http/webConfig.js';
+import { eventsCommand, type EventsOptions } from './events.js';
+import { REPORT_FORMATS, type ReportFormat } from '../history/report.js';
+import { reportCommand } from './reportCommand.js';
+import type { CommandOutcome } from './daemonClient.js';
 
 const program = new Command('campaign-health')
   .description('Health checks for Adobe Campaign Classic servers: probes per module, Prometheus metrics, status endpoint.')
@@ -148,6 +152,52 @@ program
       );
     }
   });
+
+program
+  .command('events')
+  .description("what changed and when: the running daemon's GET /events, or the state file when the daemon does not answer (docs/history.md)")
+  .addOption(configOption())
+  .option('--since <when>', 'a duration back from now (24h, 30m, 7d) or an ISO 8601 time', '24h')
+  .option('-m, --module <name>', 'only this module (agent: the agent’s own events)')
+  .option('-i, --instance <name>', 'only this instance')
+  .option('--limit <count>', 'at most this many events, newest first (1-50000)', '500')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .addOption(userOption())
+  .addOption(passwordFileOption())
+  .action(async (options: EventsOptions & { config: string }) => {
+    const { config } = await loadOrExit(options.config);
+    const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
+    printOutcome(await eventsCommand(config, web, options));
+  });
+
+program
+  .command('report')
+  .description('availability per module and instance (shares of time per state, incidents, time to recover) from the running daemon, or from its event file when it is down')
+  .addOption(configOption())
+  .option('-s, --since <when>', 'start of the window: a duration back from now (7d, 24h, 90m) or an ISO 8601 time', '7d')
+  .addOption(new Option('-f, --format <format>', 'output format').choices([...REPORT_FORMATS]).default('text'))
+  .addOption(userOption())
+  .addOption(passwordFileOption())
+  .action(async (options: { config: string; since: string; format: ReportFormat; user?: string; passwordFile?: string }) => {
+    const { config } = await loadOrExit(options.config);
+    const web = config.webConfigFile ? await loadWebConfigOrExit(config.webConfigFile) : undefined;
+    printOutcome(await reportCommand(config, web, options));
+  });
+
+// Asking the daemon (events, report): basic auth as its web config requires it.
+function userOption(): Option {
+  return new Option('--user <name>', 'basic auth user, when the web config requires one');
+}
+
+function passwordFileOption(): Option {
+  return new Option('--password-file <file>', "file holding that user's password");
+}
+
+function printOutcome(outcome: CommandOutcome): void {
+  process.stdout.write(outcome.stdout);
+  process.stderr.write(outcome.stderr);
+  process.exitCode = outcome.exitCode;
+}
 
 async function loadWebConfigOrExit(file: string) {
   try {

@@ -6,6 +6,8 @@ import { refineRestarts, restartsSchema } from './restarts.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:10466';
 export const DEFAULT_INSTALL_DIR = '/usr/local/neolane/nl6';
+/** systemd's StateDirectory=campaign-health (the unit in systemd/). */
+export const DEFAULT_STATE_DIR = '/var/lib/campaign-health';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
@@ -185,6 +187,8 @@ export function buildConfigSchema(plugins: readonly ModuleConfigSource[]) {
     logLevel: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${show(issue.input)}` }).default('info'),
     // TLS and basic auth of the endpoint, in exporter-toolkit's web-config format (src/http/webConfig.ts).
     webConfigFile: absolutePathSchema.optional(),
+    // The event log (events.jsonl) and its heartbeat: docs/history.md.
+    stateDir: absolutePathSchema.default(DEFAULT_STATE_DIR),
     campaign: z
       .strictObject({
         installDir: absolutePathSchema.default(DEFAULT_INSTALL_DIR),

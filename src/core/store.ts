@@ -8,6 +8,9 @@ import { resolveHintLinks } from './hintLinks.js';
 // A result older than this many schedule intervals (plus the timeout) no longer describes the module.
 export const STALE_INTERVALS = 3;
 
+/** What a row says between planning and its first run: a placeholder, not a verdict (no event). */
+export const NOT_CHECKED_YET = 'not checked yet';
+
 export interface RowStatus {
   key: string;
   module: string;
@@ -51,6 +54,14 @@ export class StatusStore {
   version = 0;
   /** Told about every row that goes stale, so metrics follow. */
   onStale?: (status: RowStatus) => void;
+  /**
+   * Told about every change of a row's state as /status shows it (after flap damping), `from` null for
+   * a row's first verdict. The "not checked yet" placeholder a row shows before its first run is not a
+   * verdict: the change is reported from the state before it (or null) to the first real one.
+   */
+  onChange?: (status: RowStatus, from: State | null) => void;
+  /** Per row key: the last state onChange reported. */
+  private reported = new Map<string, State>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -62,6 +73,7 @@ export class StatusStore {
       this.rows.delete(key);
       this.streaks.delete(key);
       this.holding.delete(key);
+      this.reported.delete(key);
     }
     this.version += 1;
     this.plan = new Map(plan.map((row) => [row.key, row]));
@@ -72,7 +84,7 @@ export class StatusStore {
       if (!row.enabled || row.blocked) this.holding.delete(row.key);
       if (!row.enabled) this.set(row, 'disabled', row.note, [], now, undefined);
       else if (row.blocked) this.set(row, 'unknown', row.blocked, [], now, now);
-      else if (!existing || existing.state === 'disabled') this.set(row, 'unknown', 'not checked yet', [], now, undefined);
+      else if (!existing || existing.state === 'disabled') this.set(row, 'unknown', NOT_CHECKED_YET, [], now, undefined, [], true);
     }
     this.order = plan.map((row) => row.key);
     return { added, removed };
@@ -143,7 +155,7 @@ export class StatusStore {
     return worst(this.all().map((row) => row.state));
   }
 
-  private set(row: Row, state: State, detail: string, checks: CheckOutcome[], now: number, lastRun: number | undefined, notLooked: CheckOutcome[] = []): RowStatus {
+  private set(row: Row, state: State, detail: string, checks: CheckOutcome[], now: number, lastRun: number | undefined, notLooked: CheckOutcome[] = [], placeholder = false): RowStatus {
     const previous = this.rows.get(row.key);
     const status: RowStatus = {
       key: row.key,
@@ -162,6 +174,11 @@ export class StatusStore {
     };
     this.rows.set(row.key, status);
     this.version += 1;
+    const from = this.reported.get(row.key) ?? null;
+    if (!placeholder && from !== state) {
+      this.reported.set(row.key, state);
+      this.onChange?.(status, from);
+    }
     return status;
   }
 }

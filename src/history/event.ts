@@ -27,3 +27,18 @@ export interface HistoryEvent {
    */
   downSince?: number;
 }
+
+/** The plan's instance of host-wide rows (web, watchdog, system...: they read config-default.xml). */
+export const HOST_WIDE_INSTANCE = 'default';
+
+/** A /status row's instance as its events carry it: '' for a host-wide row. */
+export function eventInstance(rowInstance: string): string {
+  return rowInstance === HOST_WIDE_INSTANCE ? '' : rowInstance;
+}
+
+/** What groups a row's events (per-row change counts, timelines), and finds them from a /status row. */
+export const eventRowKey = (module: string, instance: string): string => `${module}\n${instance}`;
+export const statusRowEventKey = (row: { module: string; instance: string }): string => eventRowKey(row.module, eventInstance(row.instance));
+
+/** `mta@prod`, or the bare module for host-wide rows and the agent: how the page and the CLI name an event's row. */
+export const eventRowName = (event: { module: string; instance: string }): string => (event.instance === '' ? event.module : `${event.module}@${event.instance}`);

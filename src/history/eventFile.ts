@@ -10,8 +10,13 @@ import type { AgentEventKind, HistoryEvent } from './event.js';
 const AGENT_KINDS: readonly AgentEventKind[] = ['started', 'stopped', 'reloaded', 'reload_refused'];
 
 export function formatEventLine(event: HistoryEvent): string {
+  return `${JSON.stringify(eventRecord(event))}\n`;
+}
+
+/** An event as the file and GET /events write it: times as ISO 8601 UTC text. */
+export function eventRecord(event: HistoryEvent): Record<string, unknown> {
   const { time, downSince, ...rest } = event;
-  return `${JSON.stringify({ time: new Date(time).toISOString(), ...rest, ...(downSince === undefined ? {} : { downSince: new Date(downSince).toISOString() }) })}\n`;
+  return { time: new Date(time).toISOString(), ...rest, ...(downSince === undefined ? {} : { downSince: new Date(downSince).toISOString() }) };
 }
 
 export function parseEventLine(line: string): HistoryEvent | undefined {

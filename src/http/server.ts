@@ -9,6 +9,12 @@ import { acceptsGzip, RenderCache, type Rendered } from './renderCache.js';
 import { statusDocument, statusText } from '../output/status.js';
 import { STATUS_PAGE_CSP, statusPage } from '../output/statusPage.js';
 import type { WebConfig } from './webConfig.js';
+import { eventRecord } from '../history/eventFile.js';
+import { parseEventQuery } from '../history/query.js';
+import { availability, reportSince, renderReport, REPORT_FORMATS, type ReportFormat } from '../history/report.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Limits of the endpoint. Answers are small and come from memory, so a client that needs longer
@@ -217,20 +223,31 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
     case '/status': {
       const version = agent.renderVersion();
       if (wantsText(url, request)) {
-        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now())));
+        return sendRendered(response, 'text/plain; charset=utf-8', await cache.get('status.txt', version, () => statusText(agent.store.all(), agent.now(), agent.history.status())));
       }
       const body = await cache.get('status.json', version, () => {
-        const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now());
+        const now = agent.now();
+        const history = { status: agent.history.status(), changes24h: agent.history.changesSince(now - DAY_MS) };
+        const document = statusDocument(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, now, history);
         return `${JSON.stringify(document, null, 2)}\n`;
       });
       return sendRendered(response, 'application/json; charset=utf-8', body);
+    }
+    case '/events': {
+      // Not cached: filtered per request, from memory, at most 50,000 events.
+      const parsed = parseEventQuery(url.searchParams, agent.now());
+      if ('error' in parsed) return send(response, 400, 'text/plain; charset=utf-8', `bad query: ${parsed.error}\n`);
+      const events = agent.history.query(parsed.query).map(eventRecord);
+      return send(response, 200, 'application/json; charset=utf-8', `${JSON.stringify({ events })}\n`);
     }
     case '/healthz': {
       const fresh = scheduler?.fresh() ?? false;
       return send(response, fresh ? 200 : 503, 'text/plain; charset=utf-8', fresh ? 'ok\n' : 'probe cycles are not running or are stale\n');
     }
     case '/': {
-      const page = await cache.get('page', agent.renderVersion(), () => statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now()));
+      const page = await cache.get('page', agent.renderVersion(), () =>
+        statusPage(agent.store.all(), { version: AGENT_VERSION, startedAt: agent.startedAt }, agent.now(), { events: agent.history.all(), changesLastHour: agent.history.changesSince(agent.now() - HOUR_MS) }),
+      );
       // Module details quote foreign text (HTTP answers, command output): besides escaping, the
       // browser is told to run no script, load nothing, never sniff another type, and not frame it.
       return sendRendered(response, 'text/html; charset=utf-8', page, {
@@ -239,9 +256,26 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
         'Referrer-Policy': 'no-referrer',
       });
     }
+    case '/report':
+      return report(agent, url, request, response);
     default:
-      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics or /healthz\n');
+      return send(response, 404, 'text/plain; charset=utf-8', 'not found: try /status, /metrics, /events, /report or /healthz\n');
   }
+}
+
+const REPORT_TYPES: Readonly<Record<ReportFormat, string>> = { json: 'application/json; charset=utf-8', text: 'text/plain; charset=utf-8', csv: 'text/csv; charset=utf-8' };
+
+/** GET /report?since=7d&format=json|text|csv: the availability report from the running agent's history. */
+function report(agent: Agent, url: URL, request: http.IncomingMessage, response: http.ServerResponse): void {
+  const now = agent.now();
+  const since = reportSince(url.searchParams.get('since') ?? '7d', now);
+  if ('error' in since) return send(response, 400, 'text/plain; charset=utf-8', `${since.error}\n`);
+  const format = url.searchParams.get('format') ?? (wantsText(url, request) ? 'text' : 'json');
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+    return send(response, 400, 'text/plain; charset=utf-8', `format: expected one of ${REPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}\n`);
+  }
+  const computed = availability(agent.history.all(), { since: since.since, now, agentRunning: true });
+  return send(response, 200, REPORT_TYPES[format as ReportFormat], renderReport(computed, format as ReportFormat));
 }
 
 function wantsText(url: URL, request: http.IncomingMessage): boolean {

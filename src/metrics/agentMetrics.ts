@@ -80,6 +80,8 @@ export class AgentMetrics implements RestartMetrics {
   private readonly reloadTimestamp: Gauge;
   private readonly restartActions: Counter;
   private readonly restartSuppressedGauge: Gauge;
+  private readonly stateChanges: Counter;
+  private readonly stateWritableGauge: Gauge;
   /** `module@instance` of the rows with automatic restarts on, whose series exist. */
   private restarting = new Map<string, RowLabels>();
   /** value key -> its declaration and gauge. */
@@ -132,6 +134,8 @@ export class AgentMetrics implements RestartMetrics {
     this.configLoaded(true, Date.now());
     this.restartActions = new Counter({ name: 'campaign_restart_actions_total', help: 'Automatic restart decisions taken after scheduled probe runs (opt-in per module): action restart or start; result ok, failed, timeout, dry_run, skipped_busy, skipped_view_down or suppressed.', labelNames: ['module', 'campaign_instance', 'action', 'result'], registers });
     this.restartSuppressedGauge = new Gauge({ name: 'campaign_restart_suppressed', help: '1 while automatic restarts of the module are held back (maxActions reached within the window), as of the last scheduled probe run; 0 otherwise.', labelNames: ['module', 'campaign_instance'], registers });
+    this.stateChanges = new Counter({ name: 'campaign_module_state_changes_total', help: "Changes of the module's state as /status shows it (after flap damping) since the agent started, by the state changed to, counted as the scheduled probe runs find them; a row's first verdict is not a change. The series of a state appears at its first change. GET /events lists them.", labelNames: ['module', 'campaign_instance', 'to'], registers });
+    this.stateWritableGauge = new Gauge({ name: 'campaign_agent_state_writable', help: 'Whether the last write to the state directory (stateDir: the event file, its heartbeat) succeeded: 1, or 0 while events are kept in memory only (read-only, missing or full directory; /status history.problem says why). Set by the daemon as it records events, not by the scheduled probes.', registers });
     for (const metric of [...CORE_VALUE_METRICS, ...plugins.flatMap((plugin) => plugin.metrics ?? [])]) {
       const reserved = metric.labels.filter((label) => RESERVED_LABELS.includes(label));
       if (reserved.length > 0) throw new Error(`${metric.name}: label ${reserved.join(', ')} is Prometheus' target label (use campaign_instance, campaign_job)`);
@@ -262,6 +266,19 @@ export class AgentMetrics implements RestartMetrics {
     this.restartSuppressedGauge.set(rowLabels(labels), suppressed ? 1 : 0);
   }
 
+  /** A change of a row's state (not its first verdict): campaign_module_state_changes_total. */
+  countStateChange(row: { module: string; instance: string }, to: string): void {
+    this.version += 1;
+    this.stateChanges.inc({ ...rowLabels(row), to });
+  }
+
+  /** Whether events reach the state directory: campaign_agent_state_writable. */
+  stateWritable(writable: boolean): void {
+    this.version += 1;
+    this.eventVersion += 1;
+    this.stateWritableGauge.set(writable ? 1 : 0);
+  }
+
   countCycle(): void {
     this.version += 1;
     this.cycles.inc();
@@ -282,6 +299,7 @@ export class AgentMetrics implements RestartMetrics {
     for (const state of STATES) this.state.remove({ ...row.labels, state });
     for (const series of row.checks.values()) this.dropCheck(series);
     for (const [, level] of LOG_LINE_VALUES) this.logLines.remove({ ...row.labels, level });
+    for (const to of STATES) this.stateChanges.remove({ ...row.labels, to });
     this.rowSeries.delete(key);
   }
 

@@ -4,6 +4,12 @@ import type { RowStatus } from '../core/store.js';
 import { worst } from '../core/states.js';
 import type { AgentInfo } from './status.js';
 import type { State } from '../core/contracts.js';
+import { escapeHtml } from './escape.js';
+import { eventRowKey, eventRowName, statusRowEventKey, type HistoryEvent } from '../history/event.js';
+import { timelines, type RowTimeline } from '../history/timeline.js';
+import { isFlapping, FLAP_CHANGES_PER_HOUR, STRIP_DEFS, STRIP_MS, stripSvg, stripTime } from './strip.js';
+
+export { escapeHtml };
 
 /** How often the page reloads itself; a meta refresh, because the page carries no script at all. */
 export const REFRESH_SECONDS = 10;
@@ -53,6 +59,17 @@ code { font-size: 0.9em; }
 tr.row-disabled, tr.row-disabled .scope, tr.row-disabled .checked { color: var(--muted); }
 tr.row-disabled .badge { opacity: 0.75; }
 footer { color: var(--muted); font-size: 0.85rem; }
+.strip-defs { position: absolute; }
+.strip { display: block; width: 100%; min-width: 12rem; height: 0.9rem; border: 1px solid var(--line); }
+${(Object.keys(STATE_COLOURS) as State[]).map((state) => `.seg-${state} { fill: ${STATE_COLOURS[state]}; }`).join('\n')}
+.seg-down { fill: url(#strip-down); }
+.seg-none { fill: var(--stripe); }
+.strip-axis { display: flex; justify-content: space-between; font-size: 0.7rem; color: var(--muted); }
+.flapping { display: inline-block; margin-top: 0.25rem; font-size: 0.75rem; font-weight: 700; padding: 0 0.4rem; border-radius: 1rem;
+  border: 2px dashed ${STATE_COLOURS.warning}; }
+.events { margin-top: 1.5rem; }
+.events td:first-child { white-space: nowrap; }
+.events details { margin-top: 0.25rem; }
 footer a { color: inherit; }
 @media (max-width: 40rem) {
   thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
@@ -79,16 +96,6 @@ export const STATUS_PAGE_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/**
- * Text for HTML element content and quoted attribute values. Control characters (a module message may
- * quote a binary HTTP answer) become spaces: HTML has no way to show most of them.
- */
-export function escapeHtml(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').replace(/[&<>"']/g, (char) => ENTITIES[char]!);
-}
 
 export interface HintSegment {
   text: string;
@@ -150,7 +157,18 @@ function badge(state: State): string {
   return `<span class="badge state-${state}">${label(state)}</span>`;
 }
 
-function rowHtml(row: RowStatus, now: number): string {
+/** What the page knows of a row's past: its 24-hour strip and whether it flaps. */
+interface RowPast {
+  timeline?: RowTimeline;
+  flapping: boolean;
+}
+
+function pastHtml(row: RowStatus, past: RowPast | undefined, now: number): string {
+  if (!past?.timeline) return '<span class="scope">no history yet</span>';
+  return stripSvg(rowName(row), past.timeline.spans, now) + `<span class="strip-axis" aria-hidden="true"><span>−${Math.round(STRIP_MS / 3_600_000)} h</span><span>now</span></span>`;
+}
+
+function rowHtml(row: RowStatus, now: number, past?: RowPast): string {
   const failing = FAILING.has(row.state);
   const checked =
     row.state === 'disabled' ? '' : row.lastRun === undefined ? '<span class="checked">not run yet</span>' : `<span class="checked">checked <time datetime="${iso(row.lastRun)}" title="${iso(row.lastRun)}">${ago(row.lastRun, now)}</time></span>`;
@@ -159,7 +177,8 @@ function rowHtml(row: RowStatus, now: number): string {
     `<tr id="${escapeHtml(rowId(row))}" class="row-${row.state}${failing ? ' failing' : ''}">` +
     `<th scope="row"><span class="module">${escapeHtml(row.module)}</span><span class="scope">${escapeHtml(row.scope)}</span></th>` +
     `<td data-label="Instance">${escapeHtml(row.instance)}</td>` +
-    `<td data-label="State">${badge(row.state)}</td>` +
+    `<td data-label="State">${badge(row.state)}${past?.flapping ? `<br><span class="flapping" title="changed state more than ${FLAP_CHANGES_PER_HOUR} times in the last hour">FLAPPING</span>` : ''}</td>` +
+    (past === undefined ? '' : `<td data-label="Last 24 h">${pastHtml(row, past, now)}</td>`) +
     `<td data-label="Since"><time datetime="${iso(row.since)}" title="${iso(row.since)}">${ago(row.since, now)}</time>${checked}</td>` +
     `<td data-label="Detail"><div class="detail">${escapeHtml(row.detail)}</div>${hint}</td>` +
     '</tr>'
@@ -178,10 +197,13 @@ function summaryHtml(rows: readonly RowStatus[]): string {
  * The page at `/`: what /status says, for a person in a browser. Server-rendered, no script; every
  * string from the rows is escaped (details quote HTTP answers and command output verbatim).
  */
-export function statusPage(rows: readonly RowStatus[], agent: AgentInfo, now: number): string {
+export function statusPage(rows: readonly RowStatus[], agent: AgentInfo, now: number, history?: PageHistory): string {
   // Same rule as /status: nothing planned means nothing is known.
   const overall = worst(rows.map((row) => row.state), 'unknown');
-  const body = rows.length === 0 ? '<tr><td colspan="5">No modules planned yet.</td></tr>' : rows.map((row) => rowHtml(row, now)).join('\n');
+  const pasts = history ? rowPasts(history, now) : undefined;
+  const columns = pasts ? 6 : 5;
+  const body =
+    rows.length === 0 ? `<tr><td colspan="${columns}">No modules planned yet.</td></tr>` : rows.map((row) => rowHtml(row, now, pasts ? pastOf(pasts, row) : undefined)).join('\n');
   // Links are relative ("./status") so the page keeps working behind a reverse proxy under a prefix.
   return `<!DOCTYPE html>
 <html lang="en">
@@ -200,13 +222,14 @@ export function statusPage(rows: readonly RowStatus[], agent: AgentInfo, now: nu
 <p>${summaryHtml(rows)}</p>
 </header>
 <main>
-<table>
+<table class="modules">
 <caption>Modules on this host</caption>
-<thead><tr><th scope="col">Module</th><th scope="col">Instance</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Detail</th></tr></thead>
+<thead><tr><th scope="col">Module</th><th scope="col">Instance</th><th scope="col">State</th>${pasts ? '<th scope="col">Last 24 h</th>' : ''}<th scope="col">Since</th><th scope="col">Detail</th></tr></thead>
 <tbody>
 ${body}
 </tbody>
 </table>
+${history ? `${STRIP_DEFS}\n${eventsHtml(history.events, rows)}` : ''}
 </main>
 <footer>
 <p>campaign-health-agent ${escapeHtml(agent.version)}, running since <time datetime="${iso(agent.startedAt)}">${iso(agent.startedAt)}</time>.
@@ -216,4 +239,50 @@ Also as <a href="./status">JSON</a>, <a href="./status?format=text">text</a> and
 </body>
 </html>
 `;
+}
+
+/** The history the page draws from (the agent's event log). */
+export interface PageHistory {
+  /** Oldest first. */
+  events: readonly HistoryEvent[];
+  /** Per row (eventRowKey), its state changes in the last hour: the event log's changesSince. */
+  changesLastHour: ReadonlyMap<string, number>;
+}
+
+/** How many of the latest events the page lists. */
+export const PAGE_EVENTS = 50;
+
+/** Every row's strip, from one pass over the events, and its flap verdict. */
+function rowPasts(history: PageHistory, now: number): Map<string, RowPast> {
+  const computed = timelines(history.events, { since: now - STRIP_MS, now, agentRunning: true });
+  const flapping = (key: string): boolean => isFlapping(history.changesLastHour.get(key) ?? 0);
+  return new Map(computed.rows.map((timeline) => {
+    const key = eventRowKey(timeline.module, timeline.instance);
+    return [key, { timeline, flapping: flapping(key) }];
+  }));
+}
+
+const pastOf = (pasts: Map<string, RowPast>, row: RowStatus): RowPast => pasts.get(statusRowEventKey(row)) ?? { flapping: false };
+
+/** The latest events, newest first, each with its detail and, when it entered a failing state, its module's hint. */
+function eventsHtml(events: readonly HistoryEvent[], rows: readonly RowStatus[]): string {
+  const hints = new Map(rows.map((row) => [row.module, row.hint]));
+  const latest = events.slice(-PAGE_EVENTS).reverse();
+  const items = latest.map((event) => {
+    const change = event.module === 'agent' ? `agent ${event.to}` : `${event.from === null ? 'first verdict' : label(event.from as State)} → ${label(event.to as State)}`;
+    const hint = event.module !== 'agent' && FAILING.has(event.to as State) ? hints.get(event.module) : undefined;
+    return (
+      `<tr class="event event-${escapeHtml(event.to)}"><td><time datetime="${iso(event.time)}">${stripTime(event.time)}</time></td>` +
+      `<td>${escapeHtml(eventRowName(event))}</td><td>${escapeHtml(change)}</td>` +
+      `<td><div class="detail">${escapeHtml(event.detail)}</div>${hint ? `<details><summary>What to do</summary>${hintHtml(hint)}</details>` : ''}</td></tr>`
+    );
+  });
+  const body = items.length === 0 ? '<tr><td colspan="4">No events yet.</td></tr>' : items.join('\n');
+  return `<table class="events">
+<caption>Latest events (newest first, at most ${PAGE_EVENTS}; times UTC)</caption>
+<thead><tr><th scope="col">Time</th><th scope="col">Row</th><th scope="col">Change</th><th scope="col">Detail</th></tr></thead>
+<tbody>
+${body}
+</tbody>
+</table>`;
 }

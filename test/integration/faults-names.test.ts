@@ -152,6 +152,7 @@ describe('hostile names discovered in the install', () => {
       file,
       YAML.stringify({
         listen: `127.0.0.1:${port}`,
+        stateDir: path.join(root, 'state'),
         campaign: { installDir },
         defaults: { schedule: '* * * * * *', timeout: '20s' },
         modules: {

@@ -44,7 +44,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'chk-http-'));
   port = await freeTcpPort();
   const config = path.join(dir, 'agent.yaml');
-  await writeFile(config, YAML.stringify({ listen: `127.0.0.1:${port}`, campaign: { installDir: path.join(dir, 'no-install') }, modules: { system: { enabled: false } } }));
+  await writeFile(config, YAML.stringify({ listen: `127.0.0.1:${port}`, stateDir: path.join(dir, 'state'), campaign: { installDir: path.join(dir, 'no-install') }, modules: { system: { enabled: false } } }));
   daemon = await Daemon.start(config, `127.0.0.1:${port}`);
 });
 

@@ -118,7 +118,7 @@ describe('the single-file bundle', () => {
   test('run serves /metrics with the version, reloads on SIGHUP, stops with 0 on SIGTERM', async () => {
     const config = path.join(alone.dir, 'run.yaml');
     const listen = `127.0.0.1:${await freePort('tcp')}`;
-    await writeFile(config, YAML.stringify({ listen, campaign: { installDir: path.join(alone.dir, 'no-campaign') } }));
+    await writeFile(config, YAML.stringify({ listen, stateDir: path.join(alone.dir, 'state'), campaign: { installDir: path.join(alone.dir, 'no-campaign') } }));
     const child = execa(process.execPath, [alone.bundle, 'run', '--config', config], {
       cwd: alone.dir,
       env: alone.env,

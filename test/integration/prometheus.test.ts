@@ -130,7 +130,7 @@ describe('promtool', () => {
 
   test('check rules: alerts.yml is valid', async () => {
     const result = await promtool(['check', 'rules', 'config/prometheus/alerts.yml']);
-    expect(result.output).toContain('SUCCESS: 7 rules found');
+    expect(result.output).toContain('SUCCESS: 8 rules found');
     expect(result.exitCode).toBe(0);
   });
 
@@ -161,7 +161,7 @@ describe('promtool', () => {
     const file = path.join(dir, 'prometheus.yml');
     await writeFile(file, YAML.stringify(config));
     const result = await promtool(['check', 'config', file]);
-    expect(result.output).toContain('SUCCESS: 7 rules found');
+    expect(result.output).toContain('SUCCESS: 8 rules found');
     expect(result.output).not.toContain('WARNING');
     expect(result.exitCode).toBe(0);
   });

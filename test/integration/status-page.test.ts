@@ -42,8 +42,8 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-/** The table row whose module cell reads exactly `module`. */
-const moduleRow = (page: Page, module: string) => page.locator('tbody tr').filter({ has: page.getByText(module, { exact: true }) });
+/** The row of the modules table whose module cell reads exactly `module` (the events list below names modules too). */
+const moduleRow = (page: Page, module: string) => page.locator('table.modules > tbody > tr').filter({ has: page.getByText(module, { exact: true }) });
 
 /** `#cf222e` → `rgb(207, 34, 46)`, as getComputedStyle reports colours. */
 function rgb(hex: string): string {
@@ -152,7 +152,7 @@ describe('GET / over plain HTTP', () => {
   test('the simulated database password is not on the page', async () => {
     const page = await daemon.get('/');
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<table>');
+    expect(page.body).toContain('<table class="modules">');
     expect(page.body).not.toContain('SIMSECRET');
   });
 });

@@ -98,6 +98,7 @@ async function writeConfigs(name: string, web: object | string | undefined, list
     config,
     YAML.stringify({
       listen,
+      stateDir: path.join(dir, 'state'),
       ...(web === undefined ? {} : { webConfigFile: webFile }),
       campaign: { installDir: path.join(dir, 'no-install') },
       modules: { system: { enabled: false } },

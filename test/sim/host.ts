@@ -450,10 +450,13 @@ export class SimulatedHost {
     }
   }
 
-  /** Writes root/agent.yaml: `{listen: 127.0.0.1:<free port>, campaign: {installDir}}` deep-merged with extra. */
+  /**
+   * Writes root/agent.yaml: `{listen: 127.0.0.1:<free port>, stateDir: root/state, campaign: {installDir}}`
+   * deep-merged with extra. The state directory is the sim's own: never the host's /var/lib/campaign-health.
+   */
   async writeAgentConfig(extra: object = {}, name = 'agent.yaml'): Promise<string> {
     const port = await freePort('tcp', new Set(Object.values(this.ports)));
-    const config = deepMerge({ listen: `127.0.0.1:${port}`, campaign: { installDir: this.installDir } }, extra as Record<string, unknown>);
+    const config = deepMerge({ listen: `127.0.0.1:${port}`, stateDir: path.join(this.root, 'state'), campaign: { installDir: this.installDir } }, extra as Record<string, unknown>);
     const file = path.join(this.root, name);
     await writeFile(file, YAML.stringify(config));
     this.agentUrl = `http://${String(config.listen)}`;

@@ -30,6 +30,10 @@ const LEFT_OUT: Readonly<Record<string, string>> = {
   // its alertable gauge, not a time series worth a panel.
   campaign_agent_config_last_reload_success: 'reload outcome, read from the log or alerted on',
   campaign_agent_config_last_reload_success_timestamp_seconds: 'reload outcome, read from the log or alerted on',
+  // The history (docs/history.md): its own page, /events and the CLI show what changed with the detail;
+  // whether the state directory is writable is a 0/1 to alert on, not to graph.
+  campaign_module_state_changes_total: 'read with its detail from /events and the status page',
+  campaign_agent_state_writable: 'a 0/1 per host, alerted on rather than graphed',
 };
 
 /**

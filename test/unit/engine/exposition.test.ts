@@ -58,6 +58,7 @@ describe('status rendering', () => {
           lastRun: new Date(2000).toISOString(),
           detail: 'process: no process',
           remediation: plugin.hint,
+          changes24h: 0,
           checks: [{ name: 'process', state: 'critical', message: 'no process', durationMs: 12, lastRun: new Date(1_700_000_000_000).toISOString() }],
         },
       ],
