@@ -24,7 +24,7 @@
 // exit 0 targets met (always with --quick), 1 a target missed, 2 the bench itself failed.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,7 @@ export const DAEMON_TARGETS = {
 /** Window lengths and warm-ups in seconds. Full: as issue 14 asks; quick: enough to keep the harness working. */
 export function daemonPlan(quick) {
   return quick
-    ? { shipped: { warm: 10, window: 30 }, everySecond: { warm: 5, window: 15 }, idle: { warm: 5, window: 15 }, wrkSeconds: 3, paddingAge: 0 }
+    ? { shipped: { warm: 5, window: 30 }, everySecond: { warm: 3, window: 10 }, idle: { warm: 3, window: 10 }, wrkSeconds: 2, paddingAge: 0 }
     : { shipped: { warm: 30, window: 180 }, everySecond: { warm: 15, window: 60 }, idle: { warm: 15, window: 60 }, wrkSeconds: 10, paddingAge: 60 };
 }
 
@@ -69,15 +69,19 @@ export function compileStandin() {
 }
 
 /**
- * Runs the phases on a simulated host of its own. `track(child)` registers a child process for the
- * caller's clean-up on interrupt; `log(text)` reports progress (stderr).
+ * Runs the phases on `sim` (the JSON line of a bench/sim-host.mjs started with --standin), or on a
+ * simulated host of its own. `track(child)` registers a child process for the caller's clean-up on
+ * interrupt; `log(text)` reports progress (stderr).
  */
-export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (child) => child, log = () => {}, padding = 200 }) {
+export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (child) => child, log = () => {}, padding = 200, sim: given }) {
   const plan = daemonPlan(quick);
   const unitEnv = unitEnvironment();
-  const standin = compileStandin();
-  log(`daemon cost: simulated host, ${padding} padding processes, compiled stand-in nlserver`);
-  const sim = await startSimHost(padding, standin, track);
+  let sim = given ? { info: given, stop: async () => {} } : undefined;
+  if (!sim) {
+    log(`daemon cost: simulated host, ${padding} padding processes, compiled stand-in nlserver`);
+    sim = await startSimHost(padding, compileStandin(), track);
+  }
+  if (!sim.info.standinCount) throw new Error('the simulated host runs no compiled stand-in nlserver (bench/sim-host.mjs --standin)');
   const out = { plan, phases: {}, unitEnvironment: unitEnv, padding: sim.info.padding };
   try {
     const nlserverSchedule = nlserverScheduleOption(sim.info.configs.everySecond.file);
@@ -130,6 +134,7 @@ async function window(phase, daemon, peers, info, seconds) {
   const log0 = daemon.loggedBytes();
   const load0 = os.loadavg();
   const cpu0 = procCpuSplit(daemon.pid, ticks);
+  const live0 = liveDescendantsCpu(daemon.pid);
   const peers0 = peers.map((peer) => procCpuSplit(peer.pid, ticks));
   const t0 = performance.now();
   let asks = 0;
@@ -145,6 +150,7 @@ async function window(phase, daemon, peers, info, seconds) {
   await sleep(Math.max(0, t0 + seconds * 1000 - performance.now()));
   const wallSeconds = (performance.now() - t0) / 1000;
   const cpu1 = procCpuSplit(daemon.pid, ticks);
+  const live1 = liveDescendantsCpu(daemon.pid);
   const peers1 = peers.map((peer) => procCpuSplit(peer.pid, ticks));
   const count1 = standinRuns(info);
   const perSecond = (value) => round((value * 1000) / wallSeconds, 2);
@@ -152,8 +158,12 @@ async function window(phase, daemon, peers, info, seconds) {
     utimeMsPerSecond: perSecond(cpu1.utime - cpu0.utime),
     stimeMsPerSecond: perSecond(cpu1.stime - cpu0.stime),
     childrenMsPerSecond: perSecond(cpu1.cutime + cpu1.cstime - cpu0.cutime - cpu0.cstime),
+    // A long-lived child (a helper process, say) is not reaped within the window: its CPU is in no
+    // field of the daemon's stat, so it is read from its own, as is that of its children.
+    liveDescendantsMsPerSecond: perSecond(live1.seconds - live0.seconds),
+    liveDescendantsAtEnd: live1.count,
   };
-  agent.totalMsPerSecond = round(agent.utimeMsPerSecond + agent.stimeMsPerSecond + agent.childrenMsPerSecond, 2);
+  agent.totalMsPerSecond = round(agent.utimeMsPerSecond + agent.stimeMsPerSecond + agent.childrenMsPerSecond + agent.liveDescendantsMsPerSecond, 2);
   const peerRows = {};
   peers.forEach((peer, i) => {
     const before = peers0[i];
@@ -281,6 +291,7 @@ export function renderDaemonCost(cost) {
   each('window s (peers asked every … s)', (p) => `${p.windowSeconds}${p.peerAskEverySeconds ? ` (${p.peerAskEverySeconds})` : ''}`);
   each('agent CPU ms/s: total', (p) => p.agent.totalMsPerSecond);
   each('  utime / stime / children (cutime+cstime)', (p) => `${p.agent.utimeMsPerSecond} / ${p.agent.stimeMsPerSecond} / ${p.agent.childrenMsPerSecond}`);
+  each('  live child processes: CPU ms/s (count)', (p) => `${p.agent.liveDescendantsMsPerSecond} (${p.agent.liveDescendantsAtEnd})`);
   each('nlserver runs (per minute)', (p) => `${p.nlserverRuns} (${p.nlserverRunsPerMinute})`);
   each('agent RSS MiB after warm-up / end / peak', (p) => `${p.rssWarmMiB} / ${p.rssEndMiB} / ${p.rssPeakMiB}`);
   each('agent log bytes per s', (p) => p.daemonLogBytesPerSecond);
@@ -388,6 +399,41 @@ async function startPeers(info, plan, track) {
     });
   }
   return running;
+}
+
+/**
+ * CPU (utime + stime + cutime + cstime) of the daemon's live descendants, summed. The whole tree's
+ * CPU up to now is the sum of that over every live process of the tree (the daemon included): a
+ * process's own time plus what it reaped; one that exits is counted in its parent's cutime from then on.
+ */
+function liveDescendantsCpu(root) {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const inTree = (pid) => {
+    for (let at = parents.get(pid), hops = 0; at !== undefined && hops < 64; at = parents.get(at), hops++) if (at === root) return true;
+    return false;
+  };
+  let seconds = 0;
+  let count = 0;
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      const cpu = procCpuSplit(pid, ticks);
+      seconds += cpu.utime + cpu.stime + cpu.cutime + cpu.cstime;
+      count++;
+    } catch {
+      // exited meanwhile: its parent's cutime has it, or will
+    }
+  }
+  return { seconds, count };
 }
 
 function standinRuns(info) {

@@ -34,6 +34,8 @@ const TEST = [
   { file: 'bash', pkg: 'bash' },
   { file: 'sleep', pkg: 'coreutils' },
   { file: 'id', pkg: 'coreutils' },
+  // test/sim-tests/host.test.ts compiles the cost bench's stand-in nlserver (bench/nlserver-standin.c)
+  { file: 'cc', pkg: 'gcc' },
 ];
 
 /** bench/peers.mjs, bench/sim-host.mjs and bench/daemon-cost.mjs (the 50-scraper load is Node's own http). */

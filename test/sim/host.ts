@@ -72,8 +72,9 @@ export interface SimOptions {
   /**
    * For the cost bench: a compiled stand-in (bench/nlserver-standin.c) installed as bin/nlserver, which
    * counts its runs in `bin/nlserver-answers/count` and answers `pdump [-who]` and `monitor -missing`
-   * from files this host renders with the Node CLI's formatting and rewrites every second (and at once
-   * after setControl); every other command runs the Node CLI. Overrides nlserverService. Unset: as before.
+   * from files this host renders with the Node CLI's formatting and rewrites every second, and at once
+   * after kill(), startModule() and setControl(); every other command, and those three when
+   * control.json asks for another mode or a delay, run the Node CLI. Overrides nlserverService.
    */
   nlserverStandin?: string;
 }
@@ -364,6 +365,7 @@ export class SimulatedHost {
     const file = lib.pidFile(this.root, module, inst);
     const content = await readFile(file, 'utf8').catch(() => '');
     if (Number.parseInt(content, 10) === pid) await unlink(file).catch(() => {});
+    if (this.standinTimer) this.refreshStandinAnswers();
   }
 
   /** Starts a configured module (again); resolves when it is up with its ports bound. No-op if running. */
@@ -373,6 +375,7 @@ export class SimulatedHost {
     if (!entry) throw new Error(`${lib.taskName(module, inst)} is not configured in this simulated host`);
     if (lib.livePid(this.root, module, inst) !== undefined) return;
     await this.launch([entry]);
+    if (this.standinTimer) this.refreshStandinAnswers();
   }
 
   /** Atomically rewrites control.json; waits for a moved syslogd port or a new mtachild count to take effect. */
