@@ -126,8 +126,8 @@ export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (c
 async function window(phase, daemon, peers, info, seconds) {
   const cadence = phase === 'everySecond' ? 1 : 15;
   // Start half-way between two runs of a 30 s (or 1 s) schedule, so that a window of a whole number
-  // of periods holds exactly that many runs, wherever the bench starts.
-  const period = phase === 'everySecond' ? 1000 : 30_000;
+  // of periods holds exactly that many runs, wherever the bench starts (idle has no runs to hold).
+  const period = phase === 'shipped' ? 30_000 : 1000;
   await sleepUntil(Math.ceil((Date.now() - period / 2) / period) * period + period / 2);
   const rssWarm = procMemory(daemon.pid);
   const count0 = standinRuns(info);
