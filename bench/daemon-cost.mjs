@@ -139,7 +139,7 @@ async function window(phase, daemon, peers, info, seconds) {
   const t0 = performance.now();
   let asks = 0;
   let failedRequests = 0;
-  const n = Math.round(seconds / cadence);
+  const n = peers.length ? Math.round(seconds / cadence) : 0;
   for (let k = 0; k < n; k++) {
     // Asked in the middle of each cadence slot: exactly n asks fall in the window.
     await sleep(Math.max(0, t0 + (k + 0.5) * cadence * 1000 - performance.now()));
@@ -296,7 +296,7 @@ export function renderDaemonCost(cost) {
   each('agent RSS MiB after warm-up / end / peak', (p) => `${p.rssWarmMiB} / ${p.rssEndMiB} / ${p.rssPeakMiB}`);
   each('agent log bytes per s', (p) => p.daemonLogBytesPerSecond);
   for (const peer of PEERS) each(`${peer.name} CPU ms/s (RSS MiB)`, (p) => (p.peers[peer.name] ? `${p.peers[peer.name].msPerSecond} (${p.peers[peer.name].rssMiB})` : undefined));
-  each('peers CPU ms/s, sum', (p) => p.peersMsPerSecond);
+  each('peers CPU ms/s, sum', (p) => (p.peersMsPerSecond === undefined ? undefined : `${p.peersMsPerSecond}${p.peerFailedRequests ? ` (${p.peerFailedRequests} failed requests)` : ''}`));
   each('agent / peers CPU (ratio)', (p) => p.agentVsPeers);
   each('agent / peers RSS (ratio)', (p) => (p.peersRssMiB ? round(p.rssWarmMiB / p.peersRssMiB, 2) : undefined));
   each('load average at start / end (1 min)', (p) => `${p.loadAverage.start[0]} / ${p.loadAverage.end[0]}`);
