@@ -3,7 +3,7 @@
 // and environment of systemd/campaign-health-agent.service, so that what it measures is what the
 // service would cost. It loads the agent as the service runs it (the bundled code,
 // dist/bench/agent.mjs), plus the daemon's HTTP server, and calls `agent.runCycle()` back to back:
-// node-cron's finest schedule is 1 s, and 5,000 cycles at 1 s would take 83 minutes. Every cycle gets a fresh snapshot (snapshotReuseMs 0), as every tick of
+// node-cron's finest schedule is 1 s, and 10,000 cycles at 1 s would take 2.8 hours. Every cycle gets a fresh snapshot (snapshotReuseMs 0), as every tick of
 // the daemon does.
 //
 // Per cycle: wall time, this process's CPU time (user + system, process.cpuUsage), and the child

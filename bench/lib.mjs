@@ -72,6 +72,17 @@ export function procCpuSeconds(pid, ticksPerSecond) {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
+/**
+ * CPU of a process from /proc/<pid>/stat, in seconds: its own user and system time (all threads, fields
+ * 14 and 15) and that of its children it has waited for (cutime, cstime: fields 16 and 17).
+ */
+export function procCpuSplit(pid, ticksPerSecond) {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const at = (index) => Number(fields[index]) / ticksPerSecond;
+  return { utime: at(11), stime: at(12), cutime: at(13), cstime: at(14) };
+}
+
 /** Nearest-rank percentile of an unsorted numeric array (copied, not modified). */
 export function percentiles(values, ps = [50, 90, 99]) {
   const sorted = Float64Array.from(values).sort();

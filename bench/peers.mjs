@@ -101,6 +101,7 @@ export async function startPeer(peer, dir, info, plan, track) {
   }
   return {
     pid: child.pid,
+    port,
     does,
     requestsPerCycle: requests.length,
     version: versionOf(peer.binary),

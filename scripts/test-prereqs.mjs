@@ -34,13 +34,19 @@ const TEST = [
   { file: 'bash', pkg: 'bash' },
   { file: 'sleep', pkg: 'coreutils' },
   { file: 'id', pkg: 'coreutils' },
+  // test/sim-tests/host.test.ts compiles the cost bench's stand-in nlserver (bench/nlserver-standin.c)
+  { file: 'cc', pkg: 'gcc' },
 ];
 
-/** bench/peers.mjs and bench/sim-host.mjs (the load itself is autocannon, an npm package). */
+/** bench/peers.mjs, bench/sim-host.mjs and bench/daemon-cost.mjs (the 50-scraper load is Node's own http). */
 const BENCH = [
   { file: '/usr/bin/prometheus-blackbox-exporter', pkg: 'prometheus-blackbox-exporter' },
   { file: '/usr/bin/prometheus-process-exporter', pkg: 'prometheus-process-exporter' },
   { file: 'sleep', pkg: 'coreutils' },
+  // bench/daemon-cost.mjs: the throughput rows, and the compiled stand-in nlserver (bench/nlserver-standin.c)
+  { file: 'wrk', pkg: 'wrk' },
+  // (libc6-dev, the headers, comes with it: gcc recommends it, and apt-get installs recommends)
+  { file: 'cc', pkg: 'gcc' },
 ];
 
 const LISTS = { test: TEST, bench: BENCH };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { projectDir, SimulatedHost } from '../sim/host.js';
 
@@ -324,5 +325,55 @@ describe('SimulatedHost SOAP sessions', () => {
     } finally {
       await sim.setControl({ soapOperator: OPERATOR });
     }
+  });
+});
+
+describe("the cost bench's compiled stand-in nlserver (SimOptions.nlserverStandin)", () => {
+  let sim: SimulatedHost;
+  let dir: string;
+  const runs = (): number => statSync(`${sim.nlserverPath}-answers/count`).size;
+  const withoutClock = (text: string): string[] => text.split('\n').filter((line) => !line.includes(' > '));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'standin-'));
+    const binary = path.join(dir, 'nlserver-standin');
+    execFileSync('cc', ['-O2', '-Wall', '-Werror', '-o', binary, path.join(projectDir(), 'bench', 'nlserver-standin.c')]);
+    sim = await SimulatedHost.start({ instances: ['prod'], machineModules: { web: false, trackinglogd: false }, nlserverStandin: binary });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('answers pdump and monitor -missing as the Node CLI does, counting every run', async () => {
+    const pdump = await sim.runCli(['pdump']);
+    expect(pdump.code).toBe(0);
+    const listed = withoutClock(pdump.stdout).filter((line) => PDUMP_LINE.test(line)).map((line) => Number(PDUMP_LINE.exec(line)?.groups?.pid));
+    expect(listed.sort()).toEqual(sim.tasks().map((task) => task.pid).sort());
+    await sim.kill('mta', 'prod');
+    const missing = await sim.runCli(['monitor', '-missing']);
+    expect(missing.code).toBe(0);
+    expect(withoutClock(missing.stdout)).toEqual(['mta@prod', '']);
+    await sim.startModule('mta', 'prod');
+    expect(withoutClock((await sim.runCli(['monitor', '-missing'])).stdout)).toEqual(['']);
+    expect(runs()).toBe(3);
+  });
+
+  test('a mode of control.json, or any other command, is the Node CLI', async () => {
+    const before = runs();
+    await sim.setControl({ nlserverMode: 'fail' });
+    try {
+      const failed = await sim.runCli(['pdump']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('simulated failure');
+    } finally {
+      await sim.setControl({ nlserverMode: 'normal' });
+    }
+    const unknown = await sim.runCli(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    expect((await sim.runCli(['pdump', '-who'])).stdout).toContain('Connections ---');
+    expect(runs()).toBe(before + 3);
   });
 });

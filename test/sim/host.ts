@@ -9,8 +9,8 @@
 
 import { execFile, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -69,6 +69,14 @@ export interface SimOptions {
    * codes either way (nlserver-cli.cjs). Default true; the cost bench keeps the Node one.
    */
   nlserverService?: boolean;
+  /**
+   * For the cost bench: a compiled stand-in (bench/nlserver-standin.c) installed as bin/nlserver, which
+   * counts its runs in `bin/nlserver-answers/count` and answers `pdump [-who]` and `monitor -missing`
+   * from files this host renders with the Node CLI's formatting and rewrites every second, and at once
+   * after kill(), startModule() and setControl(); every other command, and those three when
+   * control.json asks for another mode or a delay, run the Node CLI. Overrides nlserverService.
+   */
+  nlserverStandin?: string;
 }
 
 export interface SimControl {
@@ -201,6 +209,7 @@ const SIM_DIR = path.join(projectDir(), 'test', 'sim');
 const lib = createRequire(import.meta.url)(path.join(SIM_DIR, 'sim-lib.cjs')) as SimLib;
 const cli = createRequire(import.meta.url)(path.join(SIM_DIR, 'nlserver-cli.cjs')) as {
   startService(root: string): Promise<{ port: number; close(): Promise<void> }>;
+  answers(root: string): Record<string, string> | undefined;
 };
 
 export const DEFAULT_CONTROL: SimControl = { ...lib.DEFAULT_CONTROL };
@@ -226,6 +235,7 @@ export class SimulatedHost {
 
   private control: SimControl = { ...DEFAULT_CONTROL };
   private service?: { port: number; close(): Promise<void> };
+  private standinTimer?: NodeJS.Timeout;
   private readonly plan: PlanEntry[];
   private readonly readyTimeoutMs: number;
   private stopped = false;
@@ -304,13 +314,18 @@ export class SimulatedHost {
     });
     process.on('exit', host.exitHook);
     try {
-      if (opts.nlserverService ?? true) host.service = await cli.startService(root);
+      if ((opts.nlserverService ?? true) && !opts.nlserverStandin) host.service = await cli.startService(root);
       await host.writeFiles(opts);
       const toStart = plan.filter((entry) => entry.autoStart);
       // syslogd first (runLevel 0), then everything else at once.
       const first = toStart.filter((entry) => entry.module === 'syslogd');
       await host.launch(first);
       await host.launch(toStart.filter((entry) => entry.module !== 'syslogd'));
+      if (opts.nlserverStandin) {
+        host.refreshStandinAnswers();
+        host.standinTimer = setInterval(() => host.refreshStandinAnswers(), 1000);
+        host.standinTimer.unref();
+      }
     } catch (error) {
       await host.stop().catch(() => {});
       throw error;
@@ -350,6 +365,7 @@ export class SimulatedHost {
     const file = lib.pidFile(this.root, module, inst);
     const content = await readFile(file, 'utf8').catch(() => '');
     if (Number.parseInt(content, 10) === pid) await unlink(file).catch(() => {});
+    if (this.standinTimer) this.refreshStandinAnswers();
   }
 
   /** Starts a configured module (again); resolves when it is up with its ports bound. No-op if running. */
@@ -359,6 +375,7 @@ export class SimulatedHost {
     if (!entry) throw new Error(`${lib.taskName(module, inst)} is not configured in this simulated host`);
     if (lib.livePid(this.root, module, inst) !== undefined) return;
     await this.launch([entry]);
+    if (this.standinTimer) this.refreshStandinAnswers();
   }
 
   /** Atomically rewrites control.json; waits for a moved syslogd port or a new mtachild count to take effect. */
@@ -367,6 +384,7 @@ export class SimulatedHost {
     for (const [key, value] of Object.entries(next)) if (value === undefined) delete next[key];
     this.control = next as unknown as SimControl;
     lib.writeJsonAtomic(this.controlPath, this.control);
+    if (this.standinTimer) this.refreshStandinAnswers();
     const waits: Array<[string, () => boolean]> = [];
     if ('tomcatControlPort' in patch && this.pid('web') !== undefined) {
       const closed = this.control.tomcatControlPort === 'closed';
@@ -479,6 +497,7 @@ export class SimulatedHost {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.standinTimer);
     const signalAll = (signal: NodeJS.Signals): number[] => {
       const pids = lib.processesUnder(this.root).map(({ pid }) => pid);
       for (const pid of pids) {
@@ -548,6 +567,26 @@ export class SimulatedHost {
     throw new Error(`simulated Campaign host (${this.root}): ${why}:\n  ${details.join('\n  ')}`);
   }
 
+  /** The compiled stand-in's answer files (SimOptions.nlserverStandin), or none when it must run the Node CLI. */
+  private refreshStandinAnswers(): void {
+    if (this.stopped) return;
+    const dir = `${this.nlserverPath}-answers`;
+    try {
+      const answers = cli.answers(this.root);
+      for (const name of ['pdump', 'pdump-who', 'monitor-missing']) {
+        const file = path.join(dir, name);
+        if (answers?.[name] === undefined) {
+          rmSync(file, { force: true });
+          continue;
+        }
+        writeFileSync(`${file}.tmp`, answers[name]);
+        renameSync(`${file}.tmp`, file);
+      }
+    } catch {
+      // The host is being torn down; the next refresh (or none) decides.
+    }
+  }
+
   private simJsonCache?: object;
   private simJson(): object {
     this.simJsonCache ??= {
@@ -575,7 +614,12 @@ export class SimulatedHost {
       );
     }
     const cliMain = `'use strict';\nrequire(${JSON.stringify(path.join(SIM_DIR, 'nlserver-cli.cjs'))}).main(${JSON.stringify(root)});\n`;
-    if (this.service) {
+    if (opts.nlserverStandin) {
+      const dir = `${this.nlserverPath}-answers`;
+      await mkdir(dir, { recursive: true });
+      await copyFile(opts.nlserverStandin, this.nlserverPath);
+      await writeFile(path.join(dir, 'fallback'), `#!${process.execPath}\n${cliMain}`, { mode: 0o755 });
+    } else if (this.service) {
       const entry = path.join(procs, 'nlserver-cli.js');
       await writeFile(entry, cliMain);
       await writeFile(this.nlserverPath, nlserverClient(this.service.port, root, entry));

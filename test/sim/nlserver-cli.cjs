@@ -334,4 +334,28 @@ async function answer(root, args, socket) {
   reply(0, '', stdout);
 }
 
-module.exports = { main, startService };
+/**
+ * What `pdump`, `pdump -who` and `monitor -missing` print right now, for the cost bench's compiled
+ * stand-in (bench/nlserver-standin.c), which answers from files the host keeps current
+ * (host.ts, SimOptions.nlserverStandin). undefined when control.json asks for anything but a normal,
+ * immediate answer: the stand-in then runs this Node CLI, which honours every mode.
+ */
+function answers(root) {
+  const control = lib.readControl(root);
+  if (control.nlserverMode !== 'normal' || control.nlserverDelayMs > 0) return undefined;
+  const sim = lib.readSim(root);
+  const render = (print) => {
+    let text = '';
+    print((line) => {
+      text += `${line}\n`;
+    });
+    return text;
+  };
+  return {
+    pdump: render((collect) => pdump(root, control, false, sim, collect)),
+    'pdump-who': render((collect) => pdump(root, control, true, sim, collect)),
+    'monitor-missing': render((collect) => monitorMissing(root, sim, collect)),
+  };
+}
+
+module.exports = { main, startService, answers };
