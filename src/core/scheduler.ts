@@ -24,7 +24,7 @@ interface Group {
 const STALE_INTERVALS = 3;
 /** The wall clock moving this much more or less than the monotonic one is a clock step, not drift. */
 const CLOCK_STEP_MS = 5_000;
-const CLOCK_WATCH_MS = 1_000;
+const CLOCK_WATCH_MS = 10_000;
 
 /**
  * One node-cron task per distinct schedule; each firing runs every row on that schedule as one

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { enforceDeadlines, NODE_SCAN_OFF_MS } from './deadlines.js';
 import { AGENT_VERSION, type Agent } from '../agent/agent.js';
 import { parseListen } from '../config/schema.js';
 import type { Scheduler } from '../core/scheduler.js';
@@ -27,8 +28,6 @@ export const SERVER_LIMITS = {
   requestTimeoutMs: 10_000,
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: 5_000,
-  /** How often Node checks the two timeouts above (its default, 30 s, would let a slow client linger). */
-  timeoutCheckMs: 1_000,
   /** Request line plus headers; larger is answered 431 by Node. */
   maxHeaderBytes: 8 * 1024,
   /** GET takes no body: a body over this is answered 413 and the connection closed. */
@@ -83,7 +82,9 @@ export async function startServer(agent: Agent, scheduler: Scheduler | undefined
   const httpOptions: http.ServerOptions = {
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     headersTimeout: SERVER_LIMITS.headersTimeoutMs,
-    connectionsCheckingInterval: SERVER_LIMITS.timeoutCheckMs,
+    // The two timeouts above are enforced per connection (./deadlines.ts): Node's scan of every
+    // connection woke an idle agent every second.
+    connectionsCheckingInterval: NODE_SCAN_OFF_MS,
     maxHeaderSize: SERVER_LIMITS.maxHeaderBytes,
   };
   const server = runningTls
@@ -99,6 +100,7 @@ export async function startServer(agent: Agent, scheduler: Scheduler | undefined
       )
     : http.createServer(httpOptions, listener);
   server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
+  enforceDeadlines(server, runningTls !== undefined, SERVER_LIMITS);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -12,7 +12,7 @@ import { SeriesGauge, type Series } from './seriesGauge.js';
 const CACHED = 'Result of the last scheduled probe run, cached between runs (see campaign_check_last_run_timestamp_seconds).';
 
 // promtool rejects these default metrics: gauges named like counters.
-const EVENT_LOOP_SAMPLE_MS = 1000;
+const EVENT_LOOP_SAMPLE_MS = 10_000;
 const REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /**
