@@ -29,7 +29,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, httpStatus, procMemory, round, sleep, unitEnvironment } from './lib.mjs';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, httpStatus, procMemory, round, sleep, unitEnvironment, firstLine } from './lib.mjs';
 import { blackboxTargets, startPeer, PEERS } from './peers.mjs';
 import { DAEMON_TARGETS, compileStandin, daemonCostVerdicts, measureDaemonCost, renderDaemonCost } from './daemon-cost.mjs';
 
@@ -431,24 +431,6 @@ function track(child) {
   return child;
 }
 
-function firstLine(child, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`${what} printed nothing within ${timeoutMs / 1000} s`)), timeoutMs);
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      const end = buffered.indexOf('\n');
-      if (end >= 0) {
-        clearTimeout(timer);
-        resolve(buffered.slice(0, end));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${code}) before printing its result`));
-    });
-  });
-}
 
 function exited(child, timeoutMs) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

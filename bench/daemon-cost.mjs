@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, httpStatus, procCpuSplit, procMemory, round, sleep, unitEnvironment } from './lib.mjs';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, httpStatus, procCpuSplit, procMemory, round, sleep, unitEnvironment, firstLine } from './lib.mjs';
 import { PEERS, blackboxTargets, startPeer } from './peers.mjs';
 
 export const BUNDLE = path.join(DIST, 'bundle', 'campaign-health.mjs');
@@ -451,24 +451,6 @@ async function sleepUntil(epochMs) {
   if (wait > 0) await sleep(wait);
 }
 
-export function firstLine(child, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`${what} printed nothing within ${timeoutMs / 1000} s`)), timeoutMs);
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      const end = buffered.indexOf('\n');
-      if (end >= 0) {
-        clearTimeout(timer);
-        resolve(buffered.slice(0, end));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${code}) before printing its result`));
-    });
-  });
-}
 
 export function exited(child, timeoutMs) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

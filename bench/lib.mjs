@@ -185,3 +185,23 @@ export async function httpStatus(url) {
     return undefined;
   }
 }
+
+/** The first line a child process prints (the simulated host's or the cycle runner's JSON result). */
+export function firstLine(child, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`${what} printed nothing within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const end = buffered.indexOf('\n');
+      if (end >= 0) {
+        clearTimeout(timer);
+        resolve(buffered.slice(0, end));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before printing its result`));
+    });
+  });
+}
