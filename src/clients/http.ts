@@ -62,7 +62,9 @@ export async function httpRequest(req: HttpRequest): Promise<HttpAnswer | HttpFa
     const fail = (error: unknown) => finish({ ok: false, reason: describeFetchError(error, req.signal, performance.now() - started) });
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-    const request = send(req.url, { method: req.method, headers }, (response) => {
+    // A connection per request (Connection: close): runs are 30 s apart, so a kept-alive socket is never
+    // reused, only timed out and closed 5 s later, a wake-up of an idle daemon for nothing.
+    const request = send(req.url, { method: req.method, headers, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let truncated = false;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { httpGetCheck } from '../../../src/checks/http.js';
 import { redirTestExpectation } from '../../../src/checks/redirTest.js';
 import { makeContext } from '../ctx.js';
+import { until } from '../../sim/net-util.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -67,6 +68,31 @@ describe('httpGetCheck', () => {
     expect(result.state).toBe('ok');
     expect(result.message).toMatch(new RegExp(`^GET ${server.url('/ok')}: HTTP 200 in \\d+(ms|s)$`));
     expect(result.values?.response_seconds).toBeGreaterThan(0);
+  });
+
+  test('each run opens its own connection and leaves none open after it (no keep-alive between runs)', async () => {
+    const own = createServer((_req, res) => res.writeHead(200).end('ok'));
+    const closed: number[] = [];
+    let connections = 0;
+    own.on('connection', (socket) => {
+      const id = ++connections;
+      socket.on('close', () => closed.push(id));
+    });
+    own.listen(0, '127.0.0.1');
+    await new Promise((resolve) => own.once('listening', resolve));
+    const url = `http://127.0.0.1:${(own.address() as AddressInfo).port}/`;
+    try {
+      for (let run = 0; run < 2; run++) {
+        const result = await httpGetCheck({ name: 'home', url }).run(makeContext());
+        expect(result.state).toBe('ok');
+      }
+      // A kept-alive socket would be reused by the second run and stay open (Node's default agent).
+      expect(connections).toBe(2);
+      await until(() => closed.length === 2, 'both connections closed');
+    } finally {
+      own.closeAllConnections();
+      await new Promise((resolve) => own.close(resolve));
+    }
   });
 
   test('critical on 500, naming expected and received status', async () => {
