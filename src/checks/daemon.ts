@@ -51,6 +51,7 @@ export function moduleLogCheck(target: ProbeTarget<unknown>, file: string, maxAg
     glob: `${file}{,_2}.log`,
     maxAgeMs,
     staleState: 'warning',
+    localDir: true,
   });
 }
 

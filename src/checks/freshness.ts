@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -19,6 +20,11 @@ export interface FreshnessCheckOptions {
   labels?: Record<string, string>;
   /** Also report `last_success_timestamp_seconds` (jobs); a module log has no notion of success. */
   reportLastSuccess?: boolean;
+  /**
+   * Campaign's own var/<instance>/log: listed and stat-ed synchronously, as the module logs themselves
+   * are read (snapshot/logTail.ts says why). A job's directory may be a network mount: left unset there.
+   */
+  localDir?: boolean;
 }
 
 // Errors of a run are at the end of its log; a job's output can be large, so only its tail is read.
@@ -39,7 +45,7 @@ export function freshnessCheck(opts: FreshnessCheckOptions): Check {
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const newest = await newestFile(opts.dir, matches);
+      const newest = opts.localDir ? newestLocalFile(opts.dir, matches) : await newestFile(opts.dir, matches);
       if (typeof newest === 'string') return result(ctx, opts.staleState, newest);
       if (newest === undefined) return result(ctx, opts.staleState, `no file matching ${where}`);
       const ageMs = Math.max(0, ctx.now() - newest.mtimeMs);
@@ -65,14 +71,15 @@ export function freshnessCheck(opts: FreshnessCheckOptions): Check {
   }
 }
 
+type Newest = { file: string; mtimeMs: number } | string | undefined;
+
 /** The newest matching regular file; a string says why the directory could not be read. */
-async function newestFile(dir: string, matches: (name: string) => boolean): Promise<{ file: string; mtimeMs: number } | string | undefined> {
+async function newestFile(dir: string, matches: (name: string) => boolean): Promise<Newest> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((entry) => matches(entry));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `directory ${dir} does not exist` : `cannot read directory ${dir} (${code ?? String(error)})`;
+    return unreadable(dir, error);
   }
   let newest: { file: string; mtimeMs: number } | undefined;
   for (const entry of names) {
@@ -82,6 +89,33 @@ async function newestFile(dir: string, matches: (name: string) => boolean): Prom
     if (info?.isFile() && (!newest || info.mtimeMs > newest.mtimeMs)) newest = { file, mtimeMs: info.mtimeMs };
   }
   return newest;
+}
+
+/** newestFile without the thread pool: each async call is a round trip that wakes the daemon. */
+function newestLocalFile(dir: string, matches: (name: string) => boolean): Newest {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((entry) => matches(entry));
+  } catch (error) {
+    return unreadable(dir, error);
+  }
+  let newest: { file: string; mtimeMs: number } | undefined;
+  for (const entry of names) {
+    const file = path.join(dir, entry);
+    let info;
+    try {
+      info = statSync(file);
+    } catch {
+      continue; // as in newestFile: gone since readdir (a purge), or not stat-able
+    }
+    if (info.isFile() && (!newest || info.mtimeMs > newest.mtimeMs)) newest = { file, mtimeMs: info.mtimeMs };
+  }
+  return newest;
+}
+
+function unreadable(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? `directory ${dir} does not exist` : `cannot read directory ${dir} (${code ?? String(error)})`;
 }
 
 async function findError(file: string, pattern: RegExp): Promise<string | undefined> {

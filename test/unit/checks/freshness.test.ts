@@ -25,10 +25,11 @@ async function file(name: string, ageMs: number, content = 'line\n'): Promise<vo
   await utimes(full, when, when);
 }
 
-const check = (extra: Partial<Parameters<typeof freshnessCheck>[0]> = {}) =>
-  freshnessCheck({ name: 'job_daily', dir, glob: '*.csv', maxAgeMs: 2 * HOUR, staleState: 'critical', labels: { job: 'daily' }, reportLastSuccess: true, ...extra });
+/** The same behaviour whether the directory is read through the thread pool or synchronously (localDir). */
+describe.each([false, true])('freshness (localDir: %s)', (localDir) => {
+  const check = (extra: Partial<Parameters<typeof freshnessCheck>[0]> = {}) =>
+    freshnessCheck({ name: 'job_daily', dir, glob: '*.csv', maxAgeMs: 2 * HOUR, staleState: 'critical', labels: { job: 'daily' }, reportLastSuccess: true, localDir, ...extra });
 
-describe('freshness', () => {
   test('a fresh file: ok, with its mtime as last success and its age', async () => {
     await file('old.csv', 5 * HOUR);
     await file('new.csv', HOUR);
@@ -76,7 +77,7 @@ describe('freshness', () => {
     await file('mta.log', 30 * HOUR);
     await file('mta_2.log', HOUR);
     await file('mtachild.log', 0);
-    const log = freshnessCheck({ name: 'log', dir, glob: 'mta{,_2}.log', maxAgeMs: 25 * HOUR, staleState: 'warning' });
+    const log = freshnessCheck({ name: 'log', dir, glob: 'mta{,_2}.log', maxAgeMs: 25 * HOUR, staleState: 'warning', localDir });
     const result = await log.run(at());
     expect(result.message).toBe('mta_2.log written 1h ago');
     // A log is not a job: it must not feed campaign_job_last_success_timestamp_seconds.
@@ -86,5 +87,21 @@ describe('freshness', () => {
   test('bad options fail when the check is built', () => {
     expect(() => check({ dir: 'relative' })).toThrow('dir must be an absolute path');
     expect(() => check({ maxAgeMs: 0 })).toThrow('maxAgeMs must be positive');
+  });
+});
+
+describe('freshness: localDir reads without the thread pool', () => {
+  // Each thread-pool round trip wakes the daemon; a local directory is answered before the event loop turns.
+  test.each([
+    [true, false],
+    [false, true],
+  ])('localDir %s: an immediate queued before the run has fired when it ends: %s', async (localDir, fired) => {
+    await file('mta.log', HOUR);
+    const log = freshnessCheck({ name: 'log', dir, glob: 'mta{,_2}.log', maxAgeMs: 25 * HOUR, staleState: 'warning', localDir });
+    let immediate = false;
+    setImmediate(() => (immediate = true));
+    const result = await log.run(at());
+    expect(result.message).toBe('mta.log written 1h ago');
+    expect(immediate).toBe(fired);
   });
 });
