@@ -29,7 +29,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, httpStatus, procMemory, round, sleep, unitEnvironment, firstLine } from './lib.mjs';
+import { BENCH_DIR, DIST, ROOT, clockTicksPerSecond, environment, percentiles, procCpuSeconds, httpStatus, procMemory, round, sleep, unitEnvironment, unitNodeFlags, firstLine } from './lib.mjs';
 import { blackboxTargets, startPeer, PEERS } from './peers.mjs';
 import { DAEMON_TARGETS, compileStandin, daemonCostVerdicts, measureDaemonCost, renderDaemonCost } from './daemon-cost.mjs';
 
@@ -210,7 +210,7 @@ async function startSim(padding) {
 
 async function runCycles(configFile, cycles, warmup) {
   const child = track(
-    spawn(process.execPath, [path.join(BENCH_DIR, 'cycle-runner.mjs'), '--config', configFile, '--cycles', String(cycles), '--warmup', String(warmup)], {
+    spawn(process.execPath, [...unitNodeFlags(), path.join(BENCH_DIR, 'cycle-runner.mjs'), '--config', configFile, '--cycles', String(cycles), '--warmup', String(warmup)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...serviceEnv },
     }),
@@ -223,7 +223,7 @@ async function runCycles(configFile, cycles, warmup) {
 async function measureDaemon(info) {
   const t0 = performance.now();
   const daemon = track(
-    spawn(process.execPath, [BUNDLE, 'run', '--config', info.configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...serviceEnv } }),
+    spawn(process.execPath, [...unitNodeFlags(), BUNDLE, 'run', '--config', info.configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...serviceEnv } }),
   );
   let stderr = '';
   daemon.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));

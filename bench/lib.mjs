@@ -162,6 +162,19 @@ export async function regenerateReport() {
 
 export const UNIT_FILE = path.join(ROOT, 'systemd', 'campaign-health-agent.service');
 
+/**
+ * The node options on the unit's ExecStart line (between the node binary and the bundle), so a measured
+ * agent runs with the V8 flags the service has: `--single-threaded` cannot be given through NODE_OPTIONS.
+ */
+export function unitNodeFlags(file = UNIT_FILE) {
+  const line = readFileSync(file, 'utf8').split('\n').find((candidate) => candidate.startsWith('ExecStart='));
+  if (!line) throw new Error(`${file}: no ExecStart= line`);
+  const words = line.slice('ExecStart='.length).trim().split(/\s+/);
+  const script = words.findIndex((word, k) => k > 0 && !word.startsWith('-'));
+  if (script < 1) throw new Error(`${file}: ExecStart= names no script after the node binary: ${line}`);
+  return words.slice(1, script);
+}
+
 /** The unit's Environment= lines (NODE_OPTIONS, MALLOC_*), so a measured agent runs as the service would. */
 export function unitEnvironment(file = UNIT_FILE) {
   const out = {};

@@ -17,14 +17,18 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
-import { MiB, environment, fromDist, jobModules, percentiles, prng, regenerateReport, round, unitEnvironment, writeResult } from './lib.mjs';
+import { MiB, environment, fromDist, jobModules, percentiles, prng, regenerateReport, round, unitEnvironment, unitNodeFlags, writeResult } from './lib.mjs';
 
 // Retained memory is only measurable after a full GC: re-run with --expose-gc when it was forgotten.
-// And measured as the service runs: with the unit's NODE_OPTIONS and MALLOC_ARENA_MAX (bench/README.md).
+// And measured as the service runs: with the unit's NODE_OPTIONS, MALLOC_ARENA_MAX and ExecStart's node
+// flags (bench/README.md).
 const serviceEnv = unitEnvironment();
+const serviceFlags = unitNodeFlags();
 const missingEnv = Object.entries(serviceEnv).some(([key, value]) => process.env[key] !== value);
-if (typeof globalThis.gc !== 'function' || missingEnv) {
-  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv.filter((arg) => arg !== '--expose-gc'), ...process.argv.slice(1)], {
+const missingFlags = serviceFlags.some((flag) => !process.execArgv.includes(flag));
+if (typeof globalThis.gc !== 'function' || missingEnv || missingFlags) {
+  const inherited = process.execArgv.filter((arg) => arg !== '--expose-gc' && !serviceFlags.includes(arg));
+  const child = spawnSync(process.execPath, ['--expose-gc', ...serviceFlags, ...inherited, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, ...serviceEnv },
   });
