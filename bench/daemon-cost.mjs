@@ -145,7 +145,8 @@ async function window(phase, daemon, peers, info, seconds) {
   for (let k = 0; k < n; k++) {
     // Asked in the middle of each cadence slot: exactly n asks fall in the window.
     await sleep(Math.max(0, t0 + (k + 0.5) * cadence * 1000 - performance.now()));
-    const failures = await Promise.all(peers.map((peer) => peer.cycle()));
+    // Prometheus scrapes the daemon too, at the cadence its peers are asked: serving /metrics is its cost.
+    const failures = await Promise.all([...peers.map((peer) => peer.cycle()), scrapeMetrics(daemon.url)]);
     failedRequests += failures.reduce((sum, value) => sum + value, 0);
     asks++;
   }
@@ -193,7 +194,7 @@ async function window(phase, daemon, peers, info, seconds) {
     peers: peerRows,
     peerAskEverySeconds: peers.length ? cadence : undefined,
     peerAsks: asks,
-    peerFailedRequests: failedRequests,
+    failedRequests,
     peersMsPerSecond: peers.length ? round(peersSum, 2) : undefined,
     agentVsPeers: peers.length && peersSum > 0 ? round(agent.totalMsPerSecond / peersSum, 2) : undefined,
     peersRssMiB: peers.length ? round(Object.values(peerRows).reduce((sum, row) => sum + row.rssMiB, 0)) : undefined,
@@ -298,7 +299,7 @@ export function renderDaemonCost(cost) {
   each('agent RSS MiB after warm-up / end / peak', (p) => `${p.rssWarmMiB} / ${p.rssEndMiB} / ${p.rssPeakMiB}`);
   each('agent log bytes per s', (p) => p.daemonLogBytesPerSecond);
   for (const peer of PEERS) each(`${peer.name} CPU ms/s (RSS MiB)`, (p) => (p.peers[peer.name] ? `${p.peers[peer.name].msPerSecond} (${p.peers[peer.name].rssMiB})` : undefined));
-  each('peers CPU ms/s, sum', (p) => (p.peersMsPerSecond === undefined ? undefined : `${p.peersMsPerSecond}${p.peerFailedRequests ? ` (${p.peerFailedRequests} failed requests)` : ''}`));
+  each('peers CPU ms/s, sum', (p) => (p.peersMsPerSecond === undefined ? undefined : `${p.peersMsPerSecond}${p.failedRequests ? ` (${p.failedRequests} failed requests)` : ''}`));
   each('agent / peers CPU (ratio)', (p) => p.agentVsPeers);
   each('agent / peers RSS (ratio)', (p) => (p.peersRssMiB ? round(p.rssWarmMiB / p.peersRssMiB, 2) : undefined));
   each('load average at start / end (1 min)', (p) => `${p.loadAverage.start[0]} / ${p.loadAverage.end[0]}`);
@@ -344,6 +345,17 @@ function nlserverScheduleOption(file) {
   if (!accepted) return { note: 'not accepted by this daemon (option not there yet): the every-second run has no nlserver schedule of its own' };
   writeFileSync(file, text);
   return { note: "set to '*/1 * * * * *' in the every-second configuration" };
+}
+
+/** One scrape of the daemon's /metrics as Prometheus sends it (gzip accepted); 1 when it failed. */
+async function scrapeMetrics(url) {
+  try {
+    const response = await fetch(`${url}/metrics`, { headers: { 'accept-encoding': 'gzip' }, signal: AbortSignal.timeout(10_000) });
+    await response.arrayBuffer();
+    return response.status === 200 ? 0 : 1;
+  } catch {
+    return 1;
+  }
 }
 
 async function startDaemon(config, unitEnv, track) {
