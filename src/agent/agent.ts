@@ -122,6 +122,11 @@ export class Agent {
     if (cancelled > 0) this.log.debug({ cancelled }, 'stopping: pending confirmation runs cancelled');
   }
 
+  /** Whether a cycle or a confirmation run is running (its results are not all recorded yet). */
+  get cycling(): boolean {
+    return this.cyclesRunning > 0;
+  }
+
   /** The rows with a confirmation run pending. */
   pendingConfirmations(): string[] {
     return this.confirmations.keys();

@@ -12,10 +12,11 @@ export class RenderCache {
 
   constructor(private readonly maxAgeMs = 1000) {}
 
-  get(key: string, version: number | string, render: () => string | Promise<string>): Promise<Rendered> {
+  /** `maxAgeMs`: this entry's limit instead of the cache's (Infinity: valid for as long as its version). */
+  get(key: string, version: number | string, render: () => string | Promise<string>, maxAgeMs = this.maxAgeMs): Promise<Rendered> {
     const now = performance.now();
     const hit = this.entries.get(key);
-    if (hit && hit.version === version && now - hit.at < this.maxAgeMs) return hit.value;
+    if (hit && hit.version === version && now - hit.at < maxAgeMs) return hit.value;
     const value = Promise.resolve()
       .then(render)
       .then((text) => new Rendered(text));

@@ -219,7 +219,11 @@ async function handle(agent: Agent, scheduler: Scheduler | undefined, request: h
   const url = new URL(target, 'http://agent.invalid');
   switch (url.pathname) {
     case '/metrics': {
-      const body = await cache.get('metrics', agent.renderVersion(), () => agent.metrics.registry.metrics());
+      const version = agent.renderVersion();
+      // The results change only with the version, which follows every change once no cycle runs; while
+      // one does, the 1 s limit bounds how long its first rows can wait (a hung check).
+      const results = await cache.get('metrics.results', version, () => agent.metrics.renderResults(), agent.cycling ? undefined : Infinity);
+      const body = await cache.get('metrics', version, async () => `${await agent.metrics.renderProcess()}\n\n${results.text}\n`);
       return sendRendered(response, agent.metrics.registry.contentType, body);
     }
     case '/status': {

@@ -185,7 +185,7 @@ describe('errors of the agent itself', () => {
     const config = parseConfig(plugins, YAML.stringify({ listen: '127.0.0.1:0', campaign: { installDir: path.join(dir, 'no-install') } }), 'in-process.yaml');
     const agent = new Agent({ config, plugins, log });
     // A rendering failure with a message that must stay inside the process.
-    agent.metrics.registry.metrics = async () => {
+    agent.metrics.renderResults = async () => {
       throw new Error('SECRET-DETAIL /etc/campaign-health/soap-password');
     };
     server = await startServer(agent, undefined, '127.0.0.1:0');
@@ -208,5 +208,41 @@ describe('errors of the agent itself', () => {
     expect(JSON.stringify(entry?.obj)).toMatch(/server\.ts|http-hardening/);
     // The server keeps serving.
     expect((await fetch(`http://127.0.0.1:${server.address.port}/status`)).status).toBe(200);
+  });
+});
+
+describe('/metrics renders the results once per version', () => {
+  let server: StatusServer;
+  let agent: Agent;
+  let renders = 0;
+
+  beforeAll(async () => {
+    const config = parseConfig(plugins, YAML.stringify({ listen: '127.0.0.1:0', campaign: { installDir: path.join(dir, 'no-install') } }), 'in-process.yaml');
+    agent = new Agent({ config, plugins, log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const render = agent.metrics.renderResults.bind(agent.metrics);
+    agent.metrics.renderResults = () => {
+      renders++;
+      return render();
+    };
+    server = await startServer(agent, undefined, '127.0.0.1:0');
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test("scrapes reuse the rendered results until a series changes; the process's own metrics are in every body", async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${server.address.port}/metrics`)).text();
+    const first = await scrape();
+    for (let i = 0; i < 3; i++) await scrape();
+    expect(renders).toBe(1);
+    expect(first).toMatch(/^process_cpu_seconds_total /m);
+    expect(first).toMatch(/^campaign_agent_build_info\{/m);
+    expect(first).toMatch(/^campaign_agent_config_last_reload_success 1$/m);
+    // A change of a series (here: the daemon records a refused reload) is in the next scrape.
+    agent.metrics.configLoaded(false, Date.now());
+    const next = await scrape();
+    expect(renders).toBe(2);
+    expect(next).toMatch(/^campaign_agent_config_last_reload_success 0$/m);
   });
 });

@@ -22,6 +22,16 @@ describe('render cache', () => {
     expect((await cache.get('metrics', 1, () => `${++renders}`)).text).toBe('2');
   });
 
+  test("an entry's own maxAge overrides the cache's: Infinity keeps it for its version, 0 renders again", async () => {
+    const cache = new RenderCache(60_000);
+    let renders = 0;
+    const render = () => `${++renders}`;
+    await cache.get('results', 1, render, Infinity);
+    expect((await cache.get('results', 1, render, Infinity)).text).toBe('1');
+    expect((await cache.get('results', 1, render, 0)).text).toBe('2');
+    expect((await cache.get('results', 2, render, Infinity)).text).toBe('3');
+  });
+
   test('a failed rendering is not kept', async () => {
     const cache = new RenderCache(60_000);
     await expect(cache.get('metrics', 1, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

@@ -84,6 +84,22 @@ describe('status rendering', () => {
 });
 
 describe('metrics', () => {
+  test("the process's metrics and the results render apart, and together say what registry.metrics() says", async () => {
+    const metrics = new AgentMetrics('1');
+    const store = new StatusStore(() => 0);
+    store.sync([row()], 0);
+    metrics.updateRow(store.record(row(), [outcome('process', 'ok')], 1000));
+    const [own, results, full] = [await metrics.renderProcess(), await metrics.renderResults(), await metrics.registry.metrics()];
+    const names = (text: string) => [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]);
+    expect(names(own).length).toBeGreaterThan(5);
+    expect(names(own).every((name) => /^(process|nodejs)_/.test(name ?? ''))).toBe(true);
+    expect(names(results)).toContain('campaign_module_up');
+    expect(names(results).some((name) => /^(process|nodejs)_/.test(name ?? ''))).toBe(false);
+    // Same series in the same order; only the process's own values move between two readings.
+    expect(names(`${own}\n\n${results}\n`)).toEqual(names(full));
+    expect(full.endsWith(`\n\n${results}\n`)).toBe(true);
+  });
+
   test('a check that could not look exports no success, duration or last run series, but keeps its values', async () => {
     const metrics = new AgentMetrics('1');
     const store = new StatusStore(() => 0);
