@@ -6,8 +6,9 @@
 // Side by side, over the same window, Debian's blackbox_exporter and process-exporter asked as
 // Prometheus would ask them. Phases, in this order:
 //
-//   shipped      every module at its shipped default schedule; peers asked every 15 s
-//   everySecond  every module at */1 * * * * *; peers asked every second; then `throughput`
+//   shipped      every module at its shipped default schedule; peers asked every 15 s, the daemon's
+//                /metrics scraped at config/prometheus/scrape.yml's interval (30 s)
+//   everySecond  every module at */1 * * * * *; peers asked and /metrics scraped every second; then `throughput`
 //   throughput   wrk (50 connections, --latency) on the daemon's /metrics (gzip), /healthz and /status,
 //                and on blackbox_exporter's own /metrics, while the daemon keeps probing every second
 //   idle         no Campaign install at all (installDir is an empty directory): reported, no target
@@ -145,8 +146,11 @@ async function window(phase, daemon, peers, info, seconds) {
   for (let k = 0; k < n; k++) {
     // Asked in the middle of each cadence slot: exactly n asks fall in the window.
     await sleep(Math.max(0, t0 + (k + 0.5) * cadence * 1000 - performance.now()));
-    // Prometheus scrapes the daemon too, at the cadence its peers are asked: serving /metrics is its cost.
-    const failures = await Promise.all([...peers.map((peer) => peer.cycle()), scrapeMetrics(daemon.url)]);
+    // Prometheus scrapes the daemon too: serving /metrics is its cost. Shipped: at the interval of the
+    // scrape config we ship (config/prometheus/scrape.yml, 30 s), every other ask of the peers; every
+    // second: at each ask.
+    const scrapeNow = (k * cadence) % scrapeEvery(phase) === 0;
+    const failures = await Promise.all([...peers.map((peer) => peer.cycle()), scrapeNow ? scrapeMetrics(daemon.url) : 0]);
     failedRequests += failures.reduce((sum, value) => sum + value, 0);
     asks++;
   }
@@ -193,6 +197,7 @@ async function window(phase, daemon, peers, info, seconds) {
     rssPeakMiB: round(end.hwm / 2 ** 20),
     peers: peerRows,
     peerAskEverySeconds: peers.length ? cadence : undefined,
+    agentScrapedEverySeconds: peers.length ? scrapeEvery(phase) : undefined,
     peerAsks: asks,
     failedRequests,
     peersMsPerSecond: peers.length ? round(peersSum, 2) : undefined,
@@ -291,7 +296,7 @@ export function renderDaemonCost(cost) {
   lines.push(`whole daemon (bundle, unit environment; N = ${cost.padding} padding; ms of CPU per second of wall time)`);
   row(['', ...phases.map((name) => title[name])]);
   const each = (label, pick) => row([label, ...phases.map((name) => pick(cost.phases[name]))]);
-  each('window s (peers asked every … s)', (p) => `${p.windowSeconds}${p.peerAskEverySeconds ? ` (${p.peerAskEverySeconds})` : ''}`);
+  each('window s (peers asked / daemon scraped every … s)', (p) => `${p.windowSeconds}${p.peerAskEverySeconds ? ` (${p.peerAskEverySeconds} / ${p.agentScrapedEverySeconds})` : ''}`);
   each('agent CPU ms/s: total', (p) => p.agent.totalMsPerSecond);
   each('  utime / stime / children (cutime+cstime)', (p) => `${p.agent.utimeMsPerSecond} / ${p.agent.stimeMsPerSecond} / ${p.agent.childrenMsPerSecond}`);
   each('  live child processes: CPU ms/s (count)', (p) => `${p.agent.liveDescendantsMsPerSecond} (${p.agent.liveDescendantsAtEnd})`);
@@ -345,6 +350,15 @@ function nlserverScheduleOption(file) {
   if (!accepted) return { note: 'not accepted by this daemon (option not there yet): the every-second run has no nlserver schedule of its own' };
   writeFileSync(file, text);
   return { note: "set to '*/1 * * * * *' in the every-second configuration" };
+}
+
+/** Seconds between two scrapes of the daemon: the shipped scrape config's interval, or every second. */
+export function scrapeEvery(phase) {
+  if (phase === 'everySecond') return 1;
+  const text = readFileSync(path.join(ROOT, 'config', 'prometheus', 'scrape.yml'), 'utf8');
+  const match = /job_name: campaign-health[\s\S]*?scrape_interval: (\d+)s/.exec(text);
+  if (!match) throw new Error('config/prometheus/scrape.yml: no scrape_interval (in seconds) for job campaign-health');
+  return Number(match[1]);
 }
 
 /** One scrape of the daemon's /metrics as Prometheus sends it (gzip accepted); 1 when it failed. */
