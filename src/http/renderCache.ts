@@ -27,20 +27,20 @@ export class RenderCache {
 }
 
 /**
- * A body encoded once: /metrics is ~65 KB of text, and encoding it to UTF-8 for each of 50 scrapers
+ * A body encoded once, on first demand: /metrics is ~65 KB of text, and encoding it to UTF-8 for each of 50 scrapers
  * arriving together cost more than serving them. The gzip form (Prometheus always asks for it) is
  * made on first demand, once per rendering, and is a tenth of the size.
  */
 export class Rendered {
-  readonly body: Buffer;
+  private encoded?: Buffer;
   private gzipped?: Buffer;
 
-  constructor(text: string) {
-    this.body = Buffer.from(text, 'utf8');
-  }
+  // The text is kept: /metrics builds its body from the rendered results' text, never sent as such.
+  constructor(readonly text: string) {}
 
-  get text(): string {
-    return this.body.toString('utf8');
+  get body(): Buffer {
+    this.encoded ??= Buffer.from(this.text, 'utf8');
+    return this.encoded;
   }
 
   gzip(): Buffer {
