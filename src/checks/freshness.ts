@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -45,7 +45,7 @@ export function freshnessCheck(opts: FreshnessCheckOptions): Check {
   return {
     name,
     async run(ctx: CheckContext): Promise<CheckResult> {
-      const newest = opts.localDir ? newestLocalFile(opts.dir, matches) : await newestFile(opts.dir, matches);
+      const newest = await newestFile(opts.dir, matches, opts.localDir ? LOCAL : POOLED);
       if (typeof newest === 'string') return result(ctx, opts.staleState, newest);
       if (newest === undefined) return result(ctx, opts.staleState, `no file matching ${where}`);
       const ageMs = Math.max(0, ctx.now() - newest.mtimeMs);
@@ -73,49 +73,37 @@ export function freshnessCheck(opts: FreshnessCheckOptions): Check {
 
 type Newest = { file: string; mtimeMs: number } | string | undefined;
 
-/** The newest matching regular file; a string says why the directory could not be read. */
-async function newestFile(dir: string, matches: (name: string) => boolean): Promise<Newest> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((entry) => matches(entry));
-  } catch (error) {
-    return unreadable(dir, error);
-  }
-  let newest: { file: string; mtimeMs: number } | undefined;
-  for (const entry of names) {
-    const file = path.join(dir, entry);
-    // Files vanish between readdir and stat when a purge runs: skip them.
-    const info = await stat(file).catch(() => undefined);
-    if (info?.isFile() && (!newest || info.mtimeMs > newest.mtimeMs)) newest = { file, mtimeMs: info.mtimeMs };
-  }
-  return newest;
+/** How a directory is looked at: through the thread pool, or synchronously (localDir). */
+interface DirReader {
+  list(dir: string): string[] | Promise<string[]>;
+  stat(file: string): Stats | Promise<Stats>;
 }
+const POOLED: DirReader = { list: (dir) => readdir(dir), stat: (file) => stat(file) };
+// Each async call is a round trip through the thread pool that wakes the daemon; awaiting a plain value
+// is not: a local directory is answered before the event loop turns.
+const LOCAL: DirReader = { list: (dir) => readdirSync(dir), stat: (file) => statSync(file) };
 
-/** newestFile without the thread pool: each async call is a round trip that wakes the daemon. */
-function newestLocalFile(dir: string, matches: (name: string) => boolean): Newest {
+/** The newest matching regular file; a string says why the directory could not be read. */
+async function newestFile(dir: string, matches: (name: string) => boolean, reader: DirReader): Promise<Newest> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((entry) => matches(entry));
+    names = (await reader.list(dir)).filter((entry) => matches(entry));
   } catch (error) {
-    return unreadable(dir, error);
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `directory ${dir} does not exist` : `cannot read directory ${dir} (${code ?? String(error)})`;
   }
   let newest: { file: string; mtimeMs: number } | undefined;
   for (const entry of names) {
     const file = path.join(dir, entry);
-    let info;
+    let info: Stats;
     try {
-      info = statSync(file);
+      info = await reader.stat(file);
     } catch {
-      continue; // as in newestFile: gone since readdir (a purge), or not stat-able
+      continue; // gone since the listing (a purge ran), or not stat-able
     }
     if (info.isFile() && (!newest || info.mtimeMs > newest.mtimeMs)) newest = { file, mtimeMs: info.mtimeMs };
   }
   return newest;
-}
-
-function unreadable(dir: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? `directory ${dir} does not exist` : `cannot read directory ${dir} (${code ?? String(error)})`;
 }
 
 async function findError(file: string, pattern: RegExp): Promise<string | undefined> {
