@@ -143,13 +143,14 @@ async function window(phase, daemon, peers, info, seconds) {
   let asks = 0;
   let failedRequests = 0;
   const n = peers.length ? Math.round(seconds / cadence) : 0;
+  const scrapeSeconds = scrapeEvery(phase);
   for (let k = 0; k < n; k++) {
     // Asked in the middle of each cadence slot: exactly n asks fall in the window.
     await sleep(Math.max(0, t0 + (k + 0.5) * cadence * 1000 - performance.now()));
     // Prometheus scrapes the daemon too: serving /metrics is its cost. Shipped: at the interval of the
     // scrape config we ship (config/prometheus/scrape.yml, 30 s), every other ask of the peers; every
     // second: at each ask.
-    const scrapeNow = (k * cadence) % scrapeEvery(phase) === 0;
+    const scrapeNow = (k * cadence) % scrapeSeconds === 0;
     const failures = await Promise.all([...peers.map((peer) => peer.cycle()), scrapeNow ? scrapeMetrics(daemon.url) : 0]);
     failedRequests += failures.reduce((sum, value) => sum + value, 0);
     asks++;
@@ -197,7 +198,7 @@ async function window(phase, daemon, peers, info, seconds) {
     rssPeakMiB: round(end.hwm / 2 ** 20),
     peers: peerRows,
     peerAskEverySeconds: peers.length ? cadence : undefined,
-    agentScrapedEverySeconds: peers.length ? scrapeEvery(phase) : undefined,
+    agentScrapedEverySeconds: peers.length ? scrapeSeconds : undefined,
     peerAsks: asks,
     failedRequests,
     peersMsPerSecond: peers.length ? round(peersSum, 2) : undefined,
