@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pop3Check } from '../src/checks/pop3.js';
 import { absolutePathSchema, durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks, moduleLogCheck } from '../src/checks/daemon.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { processCountCheck } from '../src/checks/processCount.js';
 import { smtpCheck } from '../src/checks/smtp.js';
 import { absolutePathSchema, durationSchema, hostSchema, portSchema, restartGraceShape } from '../src/config/schema.js';

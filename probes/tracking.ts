@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpGetCheck, redirTestExpectation } from '../src/checks/index.js';
 import { trackingWorkflowCheck } from '../src/checks/workflows.js';
 import { durationSchema, urlSchema } from '../src/config/schema.js';

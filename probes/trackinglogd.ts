@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fileGrowthCheck } from '../src/checks/index.js';
 import { durationSchema, restartGraceShape } from '../src/config/schema.js';
 import { daemonChecks } from '../src/checks/daemon.js';

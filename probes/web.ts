@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpGetCheck, redirTestExpectation, soapCheck, socketCheck } from '../src/checks/index.js';
 import { logonCheck } from '../src/checks/logon.js';
 import { portAttribute } from '../src/discovery/attributes.js';

@@ -32,7 +32,8 @@ async function bundle(entryPoint, out) {
     define: { CAMPAIGN_HEALTH_BUNDLE: JSON.stringify({ version, defaultConfig }) },
     // Whitespace and syntax minified, names kept: V8 holds the whole source in memory for as long as
     // the agent runs, and the unminified file (2.3 MB, its comments not pure ASCII) was held as a 4.7 MB
-    // two-byte string; minified it is 1.6 MB of ASCII, and the daemon ~5 MiB smaller (bench/README.md).
+    // two-byte string; minified it is 1.6 MB of ASCII, and the daemon ~5 MiB smaller (bench/README.md);
+    // 1.25 MB since zod's unused locales are left out (below).
     // Identifiers are not renamed, so a stack trace in the journal still names its functions.
     minifyWhitespace: true,
     minifySyntax: true,
@@ -43,7 +44,15 @@ async function bundle(entryPoint, out) {
     logLevel: 'warning',
   });
   // A package left external would only fail on the server, at the first import: refuse it here.
-  const { imports, bytes } = result.metafile.outputs[path.relative(root, out)];
+  const { imports, bytes, inputs } = result.metafile.outputs[path.relative(root, out)];
+  // `import { z } from 'zod'` pulls zod's namespace object and with it every locale's messages
+  // (~430 KiB of the bundle, held in memory as source for as long as the agent runs); `import * as z`
+  // lets esbuild keep what is used. English, zod's default, stays either way.
+  const locales = Object.keys(inputs).filter((file) => /node_modules\/zod\/.*\/locales\/(?!en\.js$|index\.js$)[^/]+\.js$/.test(file));
+  if (locales.length > 0) {
+    console.error(`bundle: ${path.relative(root, out)} carries ${locales.length} zod locales (${locales[0]}, ...): import zod as \`import * as z from 'zod'\`, not \`import { z }\``);
+    process.exit(1);
+  }
   const external = imports.filter((entry) => entry.external && !isBuiltin(entry.path)).map((entry) => entry.path);
   if (external.length > 0) {
     console.error(`bundle: ${path.relative(root, out)} is not self-contained, imports ${[...new Set(external)].join(', ')}`);

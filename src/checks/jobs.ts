@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { freshnessCheck } from './freshness.js';
 import { durationSchema, instanceNameSchema, jobNameSchema, regexSchema } from '../config/schema.js';
 import { labelSafe } from './daemon.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationCodec } from './duration.js';
 
 // `modules.<name>.restarts`: opt-in automatic restarts. This file must not import config/schema.ts

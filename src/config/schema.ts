@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_NAME } from '../util/names.js';
 import { durationCodec, durationOrOffCodec } from './duration.js';
 import { refineRestarts, restartsSchema } from './restarts.js';

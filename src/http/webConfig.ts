@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BasicAuth, BCRYPT_HASH } from './basicAuth.js';
 import { ConfigError, describeIssue, parseYamlText } from '../config/load.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { absolutePathSchema, durationSchema, type ShapeOutput } from '../../config/schema.js';
 import type { Thresholds } from './judge.js';
 
