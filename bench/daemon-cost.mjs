@@ -26,7 +26,7 @@
 // exit 0 targets met (always with --quick), 1 a target missed, 2 the bench itself failed.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,7 @@ export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (c
       try {
         await waitForHealthy(daemon, phase === 'idle' ? 20_000 : 90_000);
         const peers = phase === 'idle' ? [] : await startPeers(sim.info, await planOf(config.url), track);
+        const floor = phase === 'shipped' ? await startNodeFloor(sim.info, config.url, unitEnv, track) : undefined;
         try {
           const settings = plan[phase];
           // The padding processes must be a minute old, as a server's are (younger ones are read in
@@ -106,7 +107,7 @@ export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (c
           await sleepUntil(warmUntil);
           if (phases.includes(phase)) {
             log(`daemon cost: ${phase}: ${settings.window} s window`);
-            out.phases[phase] = await window(phase, daemon, peers, sim.info, settings.window);
+            out.phases[phase] = await window(phase, daemon, peers, sim.info, settings.window, floor);
           }
           if (phase === 'everySecond' && phases.includes('throughput')) {
             log(`daemon cost: throughput (wrk, ${WRK_CONNECTIONS} connections, ${plan.wrkSeconds} s per endpoint)`);
@@ -114,6 +115,7 @@ export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (c
           }
         } finally {
           for (const peer of peers) await peer.stop();
+          await floor?.stop();
         }
       } finally {
         await daemon.stop();
@@ -126,7 +128,7 @@ export async function measureDaemonCost({ quick, phases = ALL_PHASES, track = (c
 }
 
 /** One measurement window: every process's /proc/<pid>/stat before and after, peers asked at their cadence. */
-async function window(phase, daemon, peers, info, seconds) {
+async function window(phase, daemon, peers, info, seconds, floor) {
   const cadence = phase === 'everySecond' ? 1 : 15;
   // Start half-way between two runs of a 30 s (or 1 s) schedule, so that a window of a whole number
   // of periods holds exactly that many runs, wherever the bench starts (idle has no runs to hold).
@@ -139,6 +141,7 @@ async function window(phase, daemon, peers, info, seconds) {
   const cpu0 = procCpuSplit(daemon.pid, ticks);
   const live0 = liveDescendantsCpu(daemon.pid);
   const peers0 = peers.map((peer) => procCpuSplit(peer.pid, ticks));
+  const floor0 = floor && procCpuSplit(floor.pid, ticks);
   const t0 = performance.now();
   let asks = 0;
   let failedRequests = 0;
@@ -151,7 +154,8 @@ async function window(phase, daemon, peers, info, seconds) {
     // scrape config we ship (config/prometheus/scrape.yml, 30 s), every other ask of the peers; every
     // second: at each ask.
     const scrapeNow = (k * cadence) % scrapeSeconds === 0;
-    const failures = await Promise.all([...peers.map((peer) => peer.cycle()), scrapeNow ? scrapeMetrics(daemon.url) : 0]);
+    const scrapes = scrapeNow ? [scrapeMetrics(daemon.url), ...(floor ? [scrapeMetrics(floor.url)] : [])] : [];
+    const failures = await Promise.all([...peers.map((peer) => peer.cycle()), ...scrapes]);
     failedRequests += failures.reduce((sum, value) => sum + value, 0);
     asks++;
   }
@@ -160,6 +164,7 @@ async function window(phase, daemon, peers, info, seconds) {
   const cpu1 = procCpuSplit(daemon.pid, ticks);
   const live1 = liveDescendantsCpu(daemon.pid);
   const peers1 = peers.map((peer) => procCpuSplit(peer.pid, ticks));
+  const floor1 = floor && procCpuSplit(floor.pid, ticks);
   const count1 = standinRuns(info);
   const perSecond = (value) => round((value * 1000) / wallSeconds, 2);
   const agent = {
@@ -185,6 +190,7 @@ async function window(phase, daemon, peers, info, seconds) {
     };
   });
   const peersSum = Object.values(peerRows).reduce((sum, row) => sum + row.msPerSecond, 0);
+  const floorMs = floor && perSecond(cpuSum(floor1) - cpuSum(floor0));
   const end = procMemory(daemon.pid);
   const runs = count1 - count0;
   return {
@@ -204,6 +210,9 @@ async function window(phase, daemon, peers, info, seconds) {
     peersMsPerSecond: peers.length ? round(peersSum, 2) : undefined,
     agentVsPeers: peers.length && peersSum > 0 ? round(agent.totalMsPerSecond / peersSum, 2) : undefined,
     peersRssMiB: peers.length ? round(Object.values(peerRows).reduce((sum, row) => sum + row.rssMiB, 0)) : undefined,
+    // Not a peer: the part of the agent's cost that no Node.js program doing its job could avoid.
+    nodeFloor: floor ? { msPerSecond: floorMs, rssMiB: round(procMemory(floor.pid).rss / 2 ** 20), series: floor.series, nlserverRuns: floor.runs() } : undefined,
+    agentVsNodeFloor: floor && floorMs > 0 ? round(agent.totalMsPerSecond / floorMs, 2) : undefined,
     loadAverage: { start: load0.map((value) => round(value, 2)), end: os.loadavg().map((value) => round(value, 2)) },
   };
 }
@@ -308,6 +317,8 @@ export function renderDaemonCost(cost) {
   each('peers CPU ms/s, sum', (p) => (p.peersMsPerSecond === undefined ? undefined : `${p.peersMsPerSecond}${p.failedRequests ? ` (${p.failedRequests} failed requests)` : ''}`));
   each('agent / peers CPU (ratio)', (p) => p.agentVsPeers);
   each('agent / peers RSS (ratio)', (p) => (p.peersRssMiB ? round(p.rssWarmMiB / p.peersRssMiB, 2) : undefined));
+  each('node floor CPU ms/s (RSS MiB)', (p) => (p.nodeFloor ? `${p.nodeFloor.msPerSecond} (${p.nodeFloor.rssMiB})` : undefined));
+  each('agent / node floor CPU (ratio)', (p) => p.agentVsNodeFloor);
   each('load average at start / end (1 min)', (p) => `${p.loadAverage.start[0]} / ${p.loadAverage.end[0]}`);
   const tp = cost.phases.throughput;
   if (tp) {
@@ -411,6 +422,48 @@ async function planOf(url) {
   const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) });
   const document = await response.json();
   return document.modules.map((row) => ({ key: `${row.module}@${row.instance}`, checks: row.checks.map((check) => check.name) }));
+}
+
+const cpuSum = (cpu) => cpu.utime + cpu.stime + cpu.cutime + cpu.cstime;
+
+/**
+ * bench/node-floor.mjs beside the daemon, as the unit would run it: the /proc scan, the view's two
+ * nlserver commands once a minute and a /metrics of the daemon's size, nothing else. It runs a copy
+ * of the stand-in with answers of its own, so that the daemon's nlserver count stays the daemon's.
+ */
+async function startNodeFloor(info, daemonUrl, unitEnv, track) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-node-floor-'));
+  const standin = path.join(dir, 'nlserver');
+  const answers = `${standin}-answers`;
+  mkdirSync(answers);
+  copyFileSync(STANDIN_BINARY, standin);
+  chmodSync(standin, 0o755);
+  for (const name of ['pdump', 'monitor-missing']) copyFileSync(path.join(path.dirname(info.standinCount), name), path.join(answers, name));
+  const series = (await (await fetch(`${daemonUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).split('\n').filter((line) => line && !line.startsWith('#')).length;
+  const child = track(
+    spawn(process.execPath, [...unitNodeFlags(), path.join(BENCH_DIR, 'node-floor.mjs'), '--series', String(series), '--standin', standin], {
+      env: { ...process.env, ...unitEnv },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const { port } = JSON.parse(await firstLine(child, 30_000, 'the node floor'));
+  return {
+    pid: child.pid,
+    url: `http://127.0.0.1:${port}`,
+    series,
+    runs: () => {
+      try {
+        return statSync(path.join(answers, 'count')).size;
+      } catch {
+        return 0;
+      }
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child, 10_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function startPeers(info, plan, track) {
