@@ -2,12 +2,13 @@
 // The node floor (issue 14): the least any Node.js agent must do on this host at the shipped
 // schedules, and nothing else, so that the bench can say what part of the daemon's cost no Node
 // program could avoid. Every 30 s it reads every process's /proc/<pid>/stat and cmdline (module
-// presence is judged from /proc every cycle); every other time, the nlserver view's two commands
-// (`nlserver pdump` and `nlserver monitor -missing`: a fork and exec each, waited for); it answers GET on 127.0.0.1:PORT with as many series lines
-// as the daemon's /metrics had. No HTTP, SOAP, POP3 or SMTP probes, no logs, no system indicators,
+// presence is judged from /proc every cycle); every minute, the nlserver view's two commands
+// (`nlserver pdump` and `nlserver monitor -missing`: a fork and exec each, waited for); it answers
+// GET on 127.0.0.1:PORT with as many series lines as the daemon's /metrics had. No HTTP, SOAP, POP3 or SMTP probes, no logs, no system indicators,
 // no schema, no logging: the agent does all of these on top.
 //
 //   node bench/node-floor.mjs --port PORT --series N --standin PATH [--proc /proc] [--every-ms 30000]
+//                             [--view-every-ms 60000]
 //
 // Prints one JSON line {"port":...} once it listens. Run by bench/daemon-cost.mjs with the unit's
 // environment and node flags, measured over the same window as the daemon.
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     standin: { type: 'string' },
     proc: { type: 'string', default: '/proc' },
     'every-ms': { type: 'string', default: '30000' },
+    'view-every-ms': { type: 'string', default: '60000' },
   },
 });
 const series = Number(values.series);
@@ -45,17 +47,18 @@ function scan() {
   body = `${lines.slice(0, series).join('\n')}\n`;
 }
 
-let runs = 0;
-function cycle() {
-  scan();
-  if (values.standin && runs++ % 2 === 0) {
-    execFile(values.standin, ['pdump'], () => {});
-    execFile(values.standin, ['monitor', '-missing'], () => {});
-  }
+function view() {
+  execFile(values.standin, ['pdump'], () => {});
+  execFile(values.standin, ['monitor', '-missing'], () => {});
 }
 
-cycle();
-setInterval(cycle, Number(values['every-ms']));
+scan();
+setInterval(scan, Number(values['every-ms']));
+// The view has a schedule of its own, as the agent's (campaign.nlserverSchedule, a minute).
+if (values.standin) {
+  view();
+  setInterval(view, Number(values['view-every-ms']));
+}
 const server = http.createServer((request, response) => {
   response.setHeader('content-type', 'text/plain; version=0.0.4');
   response.end(body);
