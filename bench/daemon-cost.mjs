@@ -182,7 +182,7 @@ async function window(phase, daemon, peers, info, seconds, floor) {
     const before = peers0[i];
     const after = peers1[i];
     peerRows[peer.name] = {
-      msPerSecond: perSecond(after.utime + after.stime + after.cutime + after.cstime - before.utime - before.stime - before.cutime - before.cstime),
+      msPerSecond: perSecond(cpuSum(after) - cpuSum(before)),
       rssMiB: round(procMemory(peer.pid).rss / 2 ** 20),
       requestsPerAsk: peer.requestsPerCycle,
       does: peer.does,
@@ -424,8 +424,6 @@ async function planOf(url) {
   return document.modules.map((row) => ({ key: `${row.module}@${row.instance}`, checks: row.checks.map((check) => check.name) }));
 }
 
-const cpuSum = (cpu) => cpu.utime + cpu.stime + cpu.cutime + cpu.cstime;
-
 /**
  * bench/node-floor.mjs beside the daemon, as the unit would run it: the /proc scan, the view's two
  * nlserver commands once a minute and a /metrics of the daemon's size, nothing else. It runs a copy
@@ -451,13 +449,7 @@ async function startNodeFloor(info, daemonUrl, unitEnv, track) {
     pid: child.pid,
     url: `http://127.0.0.1:${port}`,
     series,
-    runs: () => {
-      try {
-        return statSync(path.join(answers, 'count')).size;
-      } catch {
-        return 0;
-      }
-    },
+    runs: () => countedRuns(path.join(answers, 'count')),
     stop: async () => {
       child.kill('SIGTERM');
       await exited(child, 10_000);
@@ -510,7 +502,7 @@ function liveDescendantsCpu(root) {
     if (!inTree(pid)) continue;
     try {
       const cpu = procCpuSplit(pid, ticks);
-      seconds += cpu.utime + cpu.stime + cpu.cutime + cpu.cstime;
+      seconds += cpuSum(cpu);
       count++;
     } catch {
       // exited meanwhile: its parent's cutime has it, or will
@@ -520,14 +512,24 @@ function liveDescendantsCpu(root) {
 }
 
 function standinRuns(info) {
+  return countedRuns(info.standinCount);
+}
+
+/** A stand-in's run counter: one byte per run (bench/nlserver-standin.c); none yet is 0. */
+function countedRuns(file) {
   try {
-    return statSync(info.standinCount).size;
+    return statSync(file).size;
   } catch {
     return 0;
   }
 }
 
 // ----------------------------------------------------------------------------------------- helpers
+
+/** A process's whole CPU from procCpuSplit: its own time and its reaped children's. */
+function cpuSum(cpu) {
+  return cpu.utime + cpu.stime + cpu.cutime + cpu.cstime;
+}
 
 async function sleepUntil(epochMs) {
   const wait = epochMs - Date.now();
